@@ -1,0 +1,203 @@
+"""The full, resolved configuration of one run: which model, its typed config and the training options.
+
+Resolution order (lowest first): dataclass defaults < the model spec's `train_defaults` <
+registry.yaml `defaults` < `--config FILE` < `--set key=value` < explicit command-line flags.
+The result is what `config.yaml` and every checkpoint header store, so a checkpoint alone can rebuild
+its model.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from ganzoo import configs
+from ganzoo.errors import ConfigError
+from ganzoo.specs import ModelSpec
+from ganzoo.train_config import TrainConfig
+
+_META_KEYS = {"name", "plugin", "plugin_version", "ganzoo_version", "format_version"}
+
+
+def load_config_class(spec: ModelSpec) -> type:
+    """Import the model's config dataclass (a torch-free module by contract)."""
+    from ganzoo._lazy import import_string
+
+    cls = import_string(spec.config)
+    if not dataclasses.is_dataclass(cls):
+        raise ConfigError(f"model {spec.name!r}: {spec.config} is not a dataclass")
+    return cls
+
+
+@dataclass
+class RunConfig:
+    """A model name with its resolved model config and training options."""
+
+    name: str
+    plugin: str
+    plugin_version: str
+    train: TrainConfig
+    model: Any
+
+    def to_dict(self) -> dict[str, Any]:
+        from ganzoo import __version__
+
+        return {
+            "name": self.name,
+            "plugin": self.plugin,
+            "plugin_version": self.plugin_version,
+            "ganzoo_version": __version__,
+            "train": configs.to_dict(self.train),
+            "model": configs.to_dict(self.model),
+        }
+
+    def replace_model(self, **changes: Any) -> RunConfig:
+        return dataclasses.replace(self, model=dataclasses.replace(self.model, **changes))
+
+    def replace_train(self, **changes: Any) -> RunConfig:
+        return dataclasses.replace(self, train=dataclasses.replace(self.train, **changes))
+
+
+def read_config_file(path: str | Path) -> dict[str, Any]:
+    """Read a YAML config file (a run's config.yaml or a hand-written one)."""
+    import yaml
+
+    file = Path(path)
+    try:
+        text = file.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(f"config file {file} does not exist") from None
+    except OSError as exc:
+        raise ConfigError(f"cannot read config file {file}: {exc.strerror}") from None
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}" if mark is not None else ""
+        raise ConfigError(f"config file {file} is not valid YAML{where}") from None
+    if data is None:
+        return {}
+    if not isinstance(data, Mapping):
+        raise ConfigError(f"config file {file} must hold a mapping of options")
+    return dict(data)
+
+
+def split_sections(
+    flat: Mapping[str, Any], model_fields: set[str], train_fields: set[str], where: str
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Sort `key: value` pairs into (model, train) by `model.`/`train.` prefix or by field name."""
+    model: dict[str, Any] = {}
+    train: dict[str, Any] = {}
+    for key, value in flat.items():
+        norm = key.replace("-", "_")
+        if norm.startswith("model."):
+            model[norm[6:]] = value
+        elif norm.startswith("train."):
+            train[norm[6:]] = value
+        elif norm in model_fields and norm in train_fields:
+            raise ConfigError(f"{where}: {key!r} is both a model and a training option; write model.{norm} or train.{norm}")
+        elif norm in model_fields:
+            model[norm] = value
+        elif norm in train_fields:
+            train[norm] = value
+        else:
+            from ganzoo.registry import suggest
+
+            raise ConfigError(f"{where}: unknown option {key!r}." + suggest(norm, model_fields | train_fields))
+    return model, train
+
+
+def file_sections(
+    data: Mapping[str, Any], model_fields: set[str], train_fields: set[str], where: str, name: str
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Model and train overrides from a config file: `model:`/`train:` sections plus flat keys."""
+    if "name" in data and data["name"] not in (None, name):
+        raise ConfigError(f"{where} is for model {data['name']!r}, not {name!r}")
+    model = dict(data.get("model") or {}) if isinstance(data.get("model"), Mapping) else {}
+    train = dict(data.get("train") or {}) if isinstance(data.get("train"), Mapping) else {}
+    flat = {k: v for k, v in data.items() if k not in _META_KEYS and k not in ("model", "train")}
+    more_model, more_train = split_sections(flat, model_fields, train_fields, where)
+    model.update(more_model)
+    train.update(more_train)
+    return model, train
+
+
+def resolve(
+    spec: ModelSpec,
+    *,
+    catalogue_defaults: Mapping[str, Mapping[str, Any]] | None = None,
+    config_file: str | Path | None = None,
+    set_items: Sequence[str] = (),
+    model_flags: Mapping[str, Any] | None = None,
+    train_flags: Mapping[str, Any] | None = None,
+    extra_model: Mapping[str, Any] | None = None,
+) -> RunConfig:
+    """Merge every layer into a `RunConfig`, type-checking each value and naming the layer at fault."""
+    cls = load_config_class(spec)
+    model_fields = {f.name for f in configs.describe(cls)}
+    train_fields = {f.name for f in configs.describe(TrainConfig)}
+    catalogue_defaults = catalogue_defaults or {}
+    model_layers: list[tuple[str, Mapping[str, Any]]] = [
+        ("registry.yaml defaults", catalogue_defaults.get("model", {})),
+    ]
+    train_layers: list[tuple[str, Mapping[str, Any]]] = [
+        (f"{spec.name} training defaults", spec.train_defaults),
+        ("registry.yaml defaults", catalogue_defaults.get("train", {})),
+    ]
+    if config_file is not None:
+        where = f"config file {config_file}"
+        model_file, train_file = file_sections(read_config_file(config_file), model_fields, train_fields, where, spec.name)
+        model_layers.append((where, model_file))
+        train_layers.append((where, train_file))
+    if set_items:
+        model_set, train_set = split_sections(configs.split_set_items(set_items), model_fields, train_fields, "--set")
+        model_layers.append(("--set", model_set))
+        train_layers.append(("--set", train_set))
+    if extra_model:
+        model_layers.append(("model", extra_model))
+    model_layers.append(("command line", dict(model_flags or {})))
+    train_layers.append(("command line", dict(train_flags or {})))
+    if _explicit_both(train_layers):
+        raise ConfigError("give either --steps or --epochs, not both")
+    train = configs.build(TrainConfig, [(name, _length_exclusive(layer)) for name, layer in train_layers])
+    model = configs.build(cls, model_layers)
+    return RunConfig(spec.name, spec.plugin, spec.plugin_version, train, model)
+
+
+def _length_exclusive(layer: Mapping[str, Any]) -> dict[str, Any]:
+    # A layer that sets the run length in steps clears a lower layer's epochs, and vice versa.
+    out = {k.replace("-", "_"): v for k, v in layer.items()}
+    if out.get("steps") is not None and "epochs" not in out:
+        out["epochs"] = None
+    elif out.get("epochs") is not None and "steps" not in out:
+        out["steps"] = None
+    return out
+
+
+def _explicit_both(layers: Sequence[tuple[str, Mapping[str, Any]]]) -> bool:
+    # Both set in the same user-facing layer is a contradiction; a default for one plus a user value
+    # for the other means the user's value wins.
+    for name, layer in layers:
+        if name.endswith("training defaults"):
+            continue
+        keys = {k.replace("-", "_") for k in layer}
+        if {"steps", "epochs"} <= keys and layer.get("steps") is not None and layer.get("epochs") is not None:
+            return True
+    return False
+
+
+def from_header(data: Mapping[str, Any], spec: ModelSpec) -> RunConfig:
+    """Rebuild a `RunConfig` from a checkpoint header or config.yaml written by `RunConfig.to_dict`."""
+    cls = load_config_class(spec)
+    model = configs.build(cls, [("checkpoint config", _known(cls, data.get("model") or {}))])
+    train = configs.build(TrainConfig, [("checkpoint config", _known(TrainConfig, data.get("train") or {}))])
+    return RunConfig(spec.name, spec.plugin, spec.plugin_version, train, model)
+
+
+def _known(cls: type, values: Mapping[str, Any]) -> dict[str, Any]:
+    # Newer files may carry options this version does not know; older ones lack new ones (defaults).
+    names = {f.name for f in configs.describe(cls)}
+    return {k: v for k, v in values.items() if k in names}

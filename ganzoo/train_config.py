@@ -1,0 +1,39 @@
+"""The options every training run has, whatever the model (the `train` section of config.yaml)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+from ganzoo.configs import option
+
+Device = Literal["auto", "cpu", "cuda", "mps"]
+Precision = Literal["fp32", "bf16", "fp16"]
+
+
+@dataclass
+class TrainConfig:
+    """Run length, batch, seed, device, precision and the run folder's bookkeeping."""
+
+    data: str | None = option(None, "Data reference (built-in name, folder, named set); default: the model's own.")
+    steps: int | None = option(None, "Training steps (generator updates); default: the model's own budget.", min=1)
+    epochs: int | None = option(None, "Stop after this many passes over the data (instead of --steps).", min=1)
+    batch_size: int = option(64, "Images per step (per process when distributed).", min=1)
+    seed: int = option(0, "Seed for weights, latents, data order and augmentation.")
+    device: Device = option("auto", "Where to train: auto picks cuda, then mps, then cpu.")
+    precision: Precision = option("fp32", "Arithmetic: fp32, bf16 autocast, or fp16 autocast with a loss scaler.")
+    checkpoint_every: int = option(500, "Write checkpoints/last.safetensors every N steps.", min=1)
+    keep: int = option(3, "Periodic checkpoints (step-N.safetensors) to keep besides last; 0 keeps none.", min=0)
+    sample_every: int = option(250, "Write samples/step-N.png every N steps.", min=1)
+    log_every: int = option(50, "Append to metrics.jsonl (and print when not a terminal) every N steps.", min=1)
+    ema_decay: float | None = option(None, "Generator EMA decay (e.g. 0.999); none: the model's default.", min=0, max=1)
+    num_workers: int | None = option(None, "Data loader worker processes; none: chosen from the data set.", min=0)
+    channels_last: bool = option(False, "Use channels-last memory format for convolutions.")
+    compile: bool = option(False, "Compile the networks with torch.compile.")
+    tensorboard: bool = option(False, "Also log scalars for TensorBoard (needs the tensorboard package).")
+    balance: str = option("none", "Discriminator balance policy: none, skip-d:THRESHOLD or adaptive.")
+    d_steps: int | None = option(None, "Discriminator updates per generator update; none: the model's default.", min=1)
+    diagnostics_every: int = option(100, "Compute training-health diagnostics every N steps; 0 turns them off.", min=0)
+    eval_every: int = option(0, "Evaluate --eval-metric every N steps and keep best.safetensors; 0: never.", min=0)
+    eval_metric: str = option("fid", "Metric for periodic evaluation (lower is better unless the metric says so).")
+    eval_n: int = option(1000, "Samples generated for each periodic evaluation.", min=2)

@@ -1,0 +1,1 @@
+"""ganzoo plugin: class-conditional GAN (concatenation or projection discriminator)."""

@@ -1,0 +1,1 @@
+"""ganzoo plugin: CycleGAN with the reference numerics and official pretrained weights."""

@@ -1,0 +1,39 @@
+"""CycleGAN options (torch-free). Defaults are the reference implementation's (Zhu et al. 2017)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+from ganzoo.configs import option
+
+
+@dataclass
+class CycleGANConfig:
+    """Reference numerics: ResNet-9 generator, 70x70 PatchGAN, LSGAN, cycle 10, identity 0.5 relative."""
+
+    image_size: int = option(256, "Crop size fed to the networks (reference: 256).", min=8)
+    load_size: int | None = option(286, "Resize to this before the random crop (reference: 286); none: image_size.")
+    flip: bool = option(True, "Random horizontal flip of training images.")
+    channels: int | None = option(None, "Image channels (both domains); none: those of the data set.", choices=(1, 3))
+    generator: Literal["resnet_9blocks", "resnet_6blocks", "unet_128", "unet_256"] = option(
+        "resnet_9blocks", "Generator architecture.")
+    discriminator: Literal["basic", "n_layers", "pixel"] = option(
+        "basic", "Discriminator: basic = 70x70 PatchGAN, n_layers = PatchGAN with --n-layers-d, pixel = 1x1.")
+    n_layers_d: int = option(3, "Convolution layers of the n_layers PatchGAN.", min=1)
+    ngf: int = option(64, "Generator filters in the last conv layer.", min=1)
+    ndf: int = option(64, "Discriminator filters in the first conv layer.", min=1)
+    norm: Literal["instance", "batch", "none"] = option("instance", "Normalisation layer.")
+    dropout: bool = option(False, "Dropout in the generator's ResNet blocks.")
+    init_type: Literal["normal", "xavier", "kaiming", "orthogonal"] = option("normal", "Weight initialisation.")
+    init_gain: float = option(0.02, "Scale of the weight initialisation.", min=0)
+    gan_mode: Literal["lsgan", "vanilla", "wgangp"] = option("lsgan", "Adversarial loss.")
+    lambda_a: float = option(10.0, "Cycle loss weight A -> B -> A.", min=0)
+    lambda_b: float = option(10.0, "Cycle loss weight B -> A -> B.", min=0)
+    lambda_identity: float = option(
+        0.5, "Identity loss weight RELATIVE to lambda_a/lambda_b (0.5 x 10 = 5.0 absolute); 0 turns it off.", min=0)
+    pool_size: int = option(50, "Image pool of earlier fakes shown to the discriminators; 0 disables it.", min=0)
+    lr: float = option(2e-4, "Adam learning rate of generators and discriminators.", min=0)
+    beta1: float = option(0.5, "Adam beta1.", min=0, max=1)
+    n_epochs: int = option(100, "Epochs at the initial learning rate.", min=0)
+    n_epochs_decay: int = option(100, "Epochs of linear decay of the learning rate to zero.", min=0)

@@ -1,0 +1,1 @@
+"""ganzoo plugin: DCGAN (Radford et al. 2015)."""

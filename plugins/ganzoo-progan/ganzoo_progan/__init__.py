@@ -1,0 +1,1 @@
+"""ganzoo plugin: progressive growing of GANs (ProGAN)."""

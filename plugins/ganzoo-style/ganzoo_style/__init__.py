@@ -1,0 +1,1 @@
+"""ganzoo plugin: neural style transfer (Gatys optimisation, Johnson feed-forward)."""

@@ -1,0 +1,1 @@
+"""ganzoo plugin: WGAN with weight clipping and WGAN-GP."""
