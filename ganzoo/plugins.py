@@ -16,7 +16,6 @@ from __future__ import annotations
 import difflib
 import inspect
 import os
-import sys
 import traceback
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -246,9 +245,7 @@ def _one_line(exc: BaseException) -> str:
 
 
 def _entry_points(group: str) -> Iterable[metadata.EntryPoint]:
-    if sys.version_info >= (3, 10):
-        return metadata.entry_points(group=group)
-    return metadata.entry_points().get(group, [])  # pragma: no cover
+    return metadata.entry_points(group=group)
 
 
 def _core_version() -> str:

@@ -6,7 +6,7 @@ integer derived from the run seed, the epoch and the position) drives every rand
 tensors, whichever worker process loads it, and a resumed run sees exactly the batches the straight
 run would have seen.
 
-Items are dicts of tensors: `{"image": C×H×W float in [-1, 1]}`, plus `"label"` (int64) for labelled
+Items are dicts of tensors: `{"image": CxHxW float in [-1, 1]}`, plus `"label"` (int64) for labelled
 data, or `{"a": ..., "b": ...}` for unpaired two-domain data, or `{"content": ..., "style": ...}` for
 style data.
 """
