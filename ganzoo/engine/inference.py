@@ -1,0 +1,120 @@
+"""Load a trained model for inference from a checkpoint file or a catalogue `name.tag`."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from ganzoo.engine.checkpoint import Checkpoint, load_checkpoint, load_module_state
+from ganzoo.engine.model import Model
+from ganzoo.errors import CheckpointError
+from ganzoo.run_config import RunConfig, from_header
+from ganzoo.specs import ModelSpec
+
+
+@dataclass
+class Loaded:
+    """A model rebuilt from a checkpoint, with its inference networks (EMA weights preferred)."""
+
+    model: Model
+    spec: ModelSpec
+    run_config: RunConfig
+    checkpoint: Checkpoint
+    nets: dict[str, torch.nn.Module] = field(default_factory=dict)
+
+    @property
+    def num_classes(self) -> int | None:
+        return self.model.num_classes
+
+    @property
+    def device(self) -> torch.device:
+        return self.model.device
+
+    @torch.inference_mode()
+    def generate(self, n: int, *, seed: int = 0, labels: torch.Tensor | None = None, batch_size: int = 256) -> torch.Tensor:
+        """`n` images in [-1, 1] (N x C x H x W, on the CPU), reproducible for a given seed."""
+        generator = torch.Generator().manual_seed(seed)
+        out = []
+        for start in range(0, n, batch_size):
+            k = min(batch_size, n - start)
+            chunk_labels = labels[start:start + k] if labels is not None else None
+            out.append(self.model.generate(k, generator=generator, labels=chunk_labels, nets=self.nets).cpu())
+        return torch.cat(out) if out else torch.empty(0)
+
+    @torch.inference_mode()
+    def translate(self, images: torch.Tensor, *, direction: str = "a2b") -> torch.Tensor:
+        return self.model.translate(images.to(self.device), direction=direction, nets=self.nets).cpu()
+
+
+def resolve_source(source: str) -> Path:
+    """A checkpoint path for SOURCE: an existing file, or a catalogue `name.tag` (downloaded and converted)."""
+    path = Path(source)
+    if path.exists() or source.endswith(".safetensors") or "/" in source or "\\" in source:
+        if path.is_dir() and (path / "checkpoints" / "last.safetensors").exists():
+            return path / "checkpoints" / "last.safetensors"
+        return path
+    from ganzoo.pretrained import fetch_pretrained
+
+    return fetch_pretrained(source)
+
+
+def load(source: str, *, device: str | torch.device = "cpu", channels_last: bool = False) -> Loaded:
+    """Rebuild the model a checkpoint (or `name.tag`) describes and load its inference weights."""
+    from ganzoo.engine.run import build_model
+    from ganzoo.registry import get_registry
+
+    path = resolve_source(source)
+    ck = load_checkpoint(path)
+    registry = get_registry()
+    plugin = ck.meta.get("plugin") or ""
+    try:
+        spec = registry.resolve_model(f"{plugin}:{ck.name}").spec
+    except Exception:
+        spec = registry.resolve_model(ck.name).spec
+    run = from_header(ck.config, spec)
+    model = build_model(spec, run.model, training=False)
+    names = list(model.inference_nets) or list(model.nets)
+    nets: dict[str, torch.nn.Module] = {}
+    for name in names:
+        if name not in model.nets:
+            continue
+        try:
+            weights = ck.inference_weights(name)
+        except CheckpointError:
+            raise
+        load_module_state(model.nets[name], weights, what=name, source=str(path))
+        nets[name] = model.nets[name]
+    model.to(device, channels_last=channels_last)
+    model.eval()
+    return Loaded(model, spec, run, ck, nets)
+
+
+def export_weights(source: str, out: str | Path) -> Path:
+    """Write a weights-only checkpoint (inference networks, EMA weights preferred) that `sample` can use."""
+    from ganzoo.engine.checkpoint import save_checkpoint
+
+    path = resolve_source(source)
+    ck = load_checkpoint(path)
+    nets_meta = ck.meta["nets"]
+    loaded = load(str(path))
+    names = [n for n in (loaded.model.inference_nets or tuple(nets_meta)) if n in loaded.nets]
+    weights: Mapping[str, Any] = {name: loaded.nets[name].state_dict() for name in names}
+    return save_checkpoint(
+        out,
+        kind="weights",
+        name=ck.name,
+        plugin=ck.meta.get("plugin", ""),
+        plugin_version=ck.meta.get("plugin_version", ""),
+        config=ck.config,
+        step=ck.step,
+        epoch=int(ck.meta.get("epoch", 0)),
+        data=ck.meta.get("data", ""),
+        data_info=ck.meta.get("data_info", {}),
+        nets=weights,
+        notes={**ck.meta.get("notes", {}), "exported_from": str(path),
+               "weights": "ema" if any(n in ck.ema for n in names) else "raw"},
+    )

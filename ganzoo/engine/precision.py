@@ -1,0 +1,73 @@
+"""Device choice and arithmetic precision: fp32, bf16 autocast, fp16 autocast with a loss scaler."""
+
+from __future__ import annotations
+
+import contextlib
+from dataclasses import dataclass, field
+from typing import Any
+
+import torch
+
+from ganzoo.errors import ConfigError
+
+
+def resolve_device(name: str) -> torch.device:
+    """`auto` picks cuda, then mps, then cpu; an unavailable explicit choice is an error."""
+    if name == "auto":
+        if torch.cuda.is_available():
+            return torch.device("cuda")
+        if getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available():
+            return torch.device("mps")
+        return torch.device("cpu")
+    if name == "cuda" and not torch.cuda.is_available():
+        raise ConfigError("--device cuda was asked for but no CUDA device is available; use --device cpu or auto")
+    if name == "mps" and not (getattr(torch.backends, "mps", None) and torch.backends.mps.is_available()):
+        raise ConfigError("--device mps was asked for but MPS is not available; use --device cpu or auto")
+    if name.startswith("cuda:"):
+        return torch.device(name)
+    return torch.device(name)
+
+
+@dataclass
+class Precision:
+    """How forward passes are computed and losses scaled on one device."""
+
+    mode: str
+    device: torch.device
+    channels_last: bool = False
+    scaler: Any = field(default=None)
+
+    @classmethod
+    def create(cls, mode: str, device: torch.device, *, channels_last: bool = False) -> Precision:
+        if mode not in ("fp32", "bf16", "fp16"):
+            raise ConfigError(f"--precision must be fp32, bf16 or fp16, got {mode!r}")
+        scaler = None
+        if mode == "fp16":
+            scaler = torch.amp.GradScaler(device.type)
+        return cls(mode, device, channels_last, scaler)
+
+    @property
+    def dtype(self) -> torch.dtype | None:
+        return {"bf16": torch.bfloat16, "fp16": torch.float16}.get(self.mode)
+
+    def autocast(self) -> contextlib.AbstractContextManager:
+        if self.dtype is None:
+            return contextlib.nullcontext()
+        return torch.autocast(device_type=self.device.type, dtype=self.dtype)
+
+    def full_precision(self) -> contextlib.AbstractContextManager:
+        if self.dtype is None:
+            return contextlib.nullcontext()
+        return torch.autocast(device_type=self.device.type, enabled=False)
+
+    def end_step(self) -> None:
+        """Called once after every training step (updates the loss scale)."""
+        if self.scaler is not None:
+            self.scaler.update()
+
+    def state_dict(self) -> dict[str, Any]:
+        return {"mode": self.mode, "scaler": self.scaler.state_dict() if self.scaler is not None else {}}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        if self.scaler is not None and state.get("scaler"):
+            self.scaler.load_state_dict(state["scaler"])

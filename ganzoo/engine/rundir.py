@@ -1,0 +1,156 @@
+"""The run folder: config.yaml, metrics.jsonl, samples/*.png and checkpoints/*.safetensors."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from collections.abc import Mapping
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from ganzoo.errors import ConfigError
+
+LAST = "last.safetensors"
+BEST = "best.safetensors"
+
+
+def default_run_folder(name: str) -> Path:
+    return Path("runs") / f"{name}-{datetime.now().strftime('%Y%m%d-%H%M%S')}"
+
+
+class RunDir:
+    """Paths and writers of one run folder (only process 0 writes)."""
+
+    def __init__(self, root: str | Path) -> None:
+        self.root = Path(root)
+        self.checkpoints = self.root / "checkpoints"
+        self.samples = self.root / "samples"
+        self.config_path = self.root / "config.yaml"
+        self.metrics_path = self.root / "metrics.jsonl"
+        self.events_path = self.root / "events.jsonl"
+
+    @property
+    def last(self) -> Path:
+        return self.checkpoints / LAST
+
+    @property
+    def best(self) -> Path:
+        return self.checkpoints / BEST
+
+    def create(self) -> None:
+        self.checkpoints.mkdir(parents=True, exist_ok=True)
+        self.samples.mkdir(parents=True, exist_ok=True)
+
+    def has_content(self) -> bool:
+        return self.root.exists() and any(self.root.iterdir())
+
+    def clear_for_restart(self) -> None:
+        """Remove what a previous run wrote here (only ganzoo's own files and folders)."""
+        for path in (self.config_path, self.metrics_path, self.events_path, self.root / "report.png"):
+            path.unlink(missing_ok=True)
+        for folder in (self.checkpoints, self.samples):
+            if folder.exists():
+                shutil.rmtree(folder)
+
+    def prepare(self, *, resume: bool, force: bool) -> Path | None:
+        """Make the folder ready; return the checkpoint to resume from, if any."""
+        if self.root.exists() and not self.root.is_dir():
+            raise ConfigError(f"--out {self.root} is a file, not a folder")
+        if resume and self.last.exists():
+            return self.last
+        if self.has_content():
+            if not resume and not force:
+                raise ConfigError(
+                    f"run folder {self.root} is not empty; add --force to start over there "
+                    "(its checkpoints, samples and metrics are replaced) or choose another --out"
+                )
+            if resume and not force:
+                raise ConfigError(
+                    f"run folder {self.root} is not empty but holds no checkpoints/{LAST} to resume from; "
+                    "add --force to start over there or choose another --out"
+                )
+            self.clear_for_restart()
+        self.create()
+        return None
+
+    # -- writers ----------------------------------------------------------------------------
+    def write_config(self, data: Mapping[str, Any]) -> None:
+        import yaml
+
+        text = "# Resolved configuration of this run (ganzoo train --config accepts this file).\n"
+        text += yaml.safe_dump(dict(data), sort_keys=False, default_flow_style=False)
+        write_text_atomic(self.config_path, text)
+
+    def append_metrics(self, record: Mapping[str, Any]) -> None:
+        _append_jsonl(self.metrics_path, record)
+
+    def append_event(self, record: Mapping[str, Any]) -> None:
+        _append_jsonl(self.events_path, record)
+
+    def truncate_after(self, step: int) -> None:
+        """Drop metric and event lines logged after `step` (written after the checkpoint resumed from)."""
+        for path in (self.metrics_path, self.events_path):
+            if not path.exists():
+                continue
+            kept = []
+            for line in path.read_text(encoding="utf-8").splitlines():
+                try:
+                    if int(json.loads(line).get("step", 0)) <= step:
+                        kept.append(line)
+                except (ValueError, AttributeError):
+                    continue
+            write_text_atomic(path, "".join(k + "\n" for k in kept))
+
+    def sample_path(self, step: int) -> Path:
+        return self.samples / f"step-{step:06d}.png"
+
+    def stage_sample_path(self, tag: str) -> Path:
+        return self.samples / f"stage-{tag}.png"
+
+    def periodic_checkpoint(self, step: int) -> Path:
+        return self.checkpoints / f"step-{step:06d}.safetensors"
+
+    def prune_periodic(self, keep: int) -> None:
+        periodic = sorted(self.checkpoints.glob("step-*.safetensors"))
+        for old in periodic[: max(0, len(periodic) - keep)]:
+            old.unlink(missing_ok=True)
+
+
+def _append_jsonl(path: Path, record: Mapping[str, Any]) -> None:
+    line = json.dumps(record, default=_json_default, allow_nan=True)
+    with open(path, "a", encoding="utf-8") as fh:
+        fh.write(line + "\n")
+        fh.flush()
+
+
+def _json_default(value: Any) -> Any:
+    if hasattr(value, "item"):
+        return value.item()
+    return str(value)
+
+
+def write_text_atomic(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        with open(tmp, "w", encoding="utf-8") as fh:
+            fh.write(text)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
+def link_or_copy(source: Path, target: Path) -> None:
+    """Make `target` hold the same file as `source` (hard link when possible), atomically."""
+    tmp = target.with_name(f".{target.name}.{os.getpid()}.link")
+    tmp.unlink(missing_ok=True)
+    try:
+        os.link(source, tmp)
+    except OSError:
+        shutil.copyfile(source, tmp)
+    os.replace(tmp, target)

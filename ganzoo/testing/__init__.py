@@ -1,0 +1,31 @@
+"""Tools for testing ganzoo plugins (public API; every first-party plugin's tests use them).
+
+    from ganzoo.testing import isolated_registry, check_model_spec, smoke_train, check_resume
+
+- `isolated_registry(*plugins)`: a registry holding only the core and the given plugin objects.
+- `check_model_spec(name)`: the conformance check every model must pass.
+- `smoke_train(name, out, steps=...)`: train a few steps through the real engine.
+- `check_resume(name, tmp_path, steps=N, split=k)`: N straight steps equal k + resume + N-k, bit for bit.
+
+Importing this package does not import torch; the helpers import it when called.
+"""
+
+from ganzoo.testing.kit import (
+    ResumeReport,
+    check_model_spec,
+    check_resume,
+    compare_checkpoints,
+    isolated_registry,
+    run_cli,
+    smoke_train,
+)
+
+__all__ = [
+    "ResumeReport",
+    "check_model_spec",
+    "check_resume",
+    "compare_checkpoints",
+    "isolated_registry",
+    "run_cli",
+    "smoke_train",
+]
