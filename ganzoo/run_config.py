@@ -158,6 +158,14 @@ def resolve(
         train_layers.append(("--set", train_set))
     if extra_model:
         model_layers.append(("model", extra_model))
+    data_ref = _effective_data(spec, train_layers)
+    data_defaults = spec.data_defaults.get(data_ref or "", {})
+    if data_defaults:
+        # After the spec's and the catalogue's general defaults, before anything the user wrote.
+        where = f"{spec.name} defaults for data {data_ref}"
+        user_from = 2  # spec training defaults and registry.yaml defaults come first
+        train_layers.insert(user_from, (where, data_defaults.get("train", {})))
+        model_layers.insert(1, (where, data_defaults.get("model", {})))
     model_layers.append(("command line", dict(model_flags or {})))
     train_layers.append(("command line", dict(train_flags or {})))
     if _explicit_both(train_layers):
@@ -165,6 +173,16 @@ def resolve(
     train = configs.build(TrainConfig, [(name, _length_exclusive(layer)) for name, layer in train_layers])
     model = configs.build(cls, model_layers)
     return RunConfig(spec.name, spec.plugin, spec.plugin_version, train, model)
+
+
+def _effective_data(spec: ModelSpec, train_layers: Sequence[tuple[str, Mapping[str, Any]]]) -> str:
+    """The data reference the run will use: the last layer that sets it, else the model's default."""
+    ref = None
+    for _, layer in train_layers:
+        value = layer.get("data")
+        if value not in (None, ""):
+            ref = str(value)
+    return ref or spec.default_data
 
 
 def _length_exclusive(layer: Mapping[str, Any]) -> dict[str, Any]:

@@ -40,7 +40,10 @@ class ModelSpec:
 
     `config` names a dataclass in a torch-free module; its fields become the model's CLI options.
     `factory` names `build(config, *, training: bool) -> ganzoo.engine.Model`; `None` means the name is
-    registered but not implemented yet, and `ganzoo train` says so.
+    registered but not implemented yet, and `ganzoo train` says so. `train_defaults` sets training
+    options (run length, batch size); `data_defaults` maps a data reference to `{"model": {...},
+    "train": {...}}` applied when training on that data (e.g. a small image size for the built-in
+    demo data). `converters` maps a pretrained-weights format to `convert(path, checkpoint)`.
     """
 
     name: str
@@ -52,6 +55,7 @@ class ModelSpec:
     aliases: tuple[str, ...] = ()
     paper: str = ""
     train_defaults: Mapping[str, Any] = field(default_factory=dict)
+    data_defaults: Mapping[str, Mapping[str, Mapping[str, Any]]] = field(default_factory=dict)
     converters: Mapping[str, str] = field(default_factory=dict)
     plugin: str = ""
     plugin_version: str = ""
@@ -174,6 +178,9 @@ def validate_model_spec(spec: ModelSpec) -> list[str]:
     for alias in spec.aliases:
         if not NAME_RE.match(alias):
             problems.append(f"model {spec.name!r}: alias {alias!r} is not a valid name")
+    for ref, sections in spec.data_defaults.items():
+        if not isinstance(sections, Mapping) or set(sections) - {"model", "train"}:
+            problems.append(f"model {spec.name!r}: data_defaults[{ref!r}] must map 'model'/'train' to options")
     for fmt, target in spec.converters.items():
         if ":" not in target:
             problems.append(f"model {spec.name!r}: converter {fmt!r} must be a 'package.module:attr' string")

@@ -23,7 +23,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "sample": ("ganzoo.cli.infer_cmds:sample_cmd", "Generate images from a checkpoint or name.tag."),
     "export": ("ganzoo.cli.infer_cmds:export_cmd", "Write a weights-only, self-describing safetensors file."),
     "translate": ("ganzoo.cli.infer_cmds:translate_cmd", "Translate images with an image-to-image model."),
-    "stylize": ("ganzoo.cli.infer_cmds:stylize_cmd", "Apply a style to a content image."),
+    "stylize": ("ganzoo.cli.stylize_cmd:stylize_cmd", "Apply a style to a content image."),
     "download": ("ganzoo.cli.download_cmd:download_cmd", "Download pretrained weights (name.tag) into the cache."),
     "data": ("ganzoo.cli.data_cmds:data_group", "List, inspect and download data sets."),
     "eval": ("ganzoo.cli.eval_cmd:eval_cmd", "Compute metrics (FID, KID, ...) with a recorded protocol."),
