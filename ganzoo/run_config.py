@@ -158,16 +158,15 @@ def resolve(
         train_layers.append(("--set", train_set))
     if extra_model:
         model_layers.append(("model", extra_model))
+    model_layers.append(("command line", dict(model_flags or {})))
+    train_layers.append(("command line", dict(train_flags or {})))
     data_ref = _effective_data(spec, train_layers)
-    data_defaults = spec.data_defaults.get(data_ref or "", {})
+    data_defaults = spec.data_defaults.get(data_ref, {})
     if data_defaults:
         # After the spec's and the catalogue's general defaults, before anything the user wrote.
         where = f"{spec.name} defaults for data {data_ref}"
-        user_from = 2  # spec training defaults and registry.yaml defaults come first
-        train_layers.insert(user_from, (where, data_defaults.get("train", {})))
+        train_layers.insert(2, (where, data_defaults.get("train", {})))
         model_layers.insert(1, (where, data_defaults.get("model", {})))
-    model_layers.append(("command line", dict(model_flags or {})))
-    train_layers.append(("command line", dict(train_flags or {})))
     if _explicit_both(train_layers):
         raise ConfigError("give either --steps or --epochs, not both")
     train = configs.build(TrainConfig, [(name, _length_exclusive(layer)) for name, layer in train_layers])
