@@ -157,11 +157,13 @@ def describe(cls: type) -> list[FieldInfo]:
 def parse_value(info: FieldInfo, raw: Any, where: str = "") -> Any:
     """Convert a string (from the CLI or `--set`) or a YAML value to the field's type, checking it."""
     label = f"{where}{info.name}"
-    if raw is None or (isinstance(raw, str) and raw.strip().lower() in _NONE and info.base is not str):
+    says_none = isinstance(raw, str) and raw.strip().lower() in _NONE
+    if raw is None or (says_none and (info.optional or info.base not in (str, tuple))):
         if info.optional:
             return None
-        if raw is None or info.base is not tuple:
-            raise ConfigError(f"{label} cannot be empty (expected {info.type_name})")
+        raise ConfigError(f"{label} cannot be empty (expected {info.type_name})")
+    if says_none and info.base is tuple:
+        return ()
     try:
         if info.base is tuple:
             if isinstance(raw, str):

@@ -164,7 +164,7 @@ class Plugins:
         except Exception as exc:
             self._fail(record, f"invalid hook: {_one_line(exc)}", exc)
             return record
-        known = set(self.pm.hook.__dict__)
+        known = {n for n in dir(hookspecs) if n.startswith(HOOK_PREFIX)}
         for hook_caller in self.pm.get_hookcallers(plugin) or []:
             if hook_caller.spec is None:
                 close = difflib.get_close_matches(hook_caller.name, sorted(known), n=1)

@@ -80,14 +80,12 @@ def load(source: str, *, device: str | torch.device = "cpu", channels_last: bool
     names = list(model.inference_nets) or list(model.nets)
     nets: dict[str, torch.nn.Module] = {}
     for name in names:
-        if name not in model.nets:
-            continue
-        try:
-            weights = ck.inference_weights(name)
-        except CheckpointError:
-            raise
-        load_module_state(model.nets[name], weights, what=name, source=str(path))
+        if name not in model.nets or (name not in ck.nets and name not in ck.ema):
+            continue  # e.g. a pretrained file with only one direction's generator
+        load_module_state(model.nets[name], ck.inference_weights(name), what=name, source=str(path))
         nets[name] = model.nets[name]
+    if not nets:
+        raise CheckpointError(f"{path} holds none of the networks {spec.name!r} needs for inference ({', '.join(names)})")
     model.to(device, channels_last=channels_last)
     model.eval()
     return Loaded(model, spec, run, ck, nets)

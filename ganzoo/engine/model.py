@@ -142,9 +142,16 @@ class Model:
         return getattr(self.config, "num_classes", None)
 
     def net(self, name: str, nets: Mapping[str, nn.Module] | None = None) -> nn.Module:
-        """`nets[name]` if given, else this model's own network `name`."""
-        if nets is not None and name in nets:
-            return nets[name]
+        """`nets[name]` when `nets` is given (inference weights), else this model's own network `name`."""
+        if nets is not None:
+            if name in nets:
+                return nets[name]
+            from ganzoo.errors import CheckpointError
+
+            raise CheckpointError(
+                f"no weights for network {name!r} were loaded (loaded: {', '.join(nets) or 'none'}); "
+                "this checkpoint cannot do that"
+            )
         return self.nets[name]
 
 

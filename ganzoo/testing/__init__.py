@@ -6,6 +6,8 @@
 - `check_model_spec(name)`: the conformance check every model must pass.
 - `smoke_train(name, out, steps=...)`: train a few steps through the real engine.
 - `check_resume(name, tmp_path, steps=N, split=k)`: N straight steps equal k + resume + N-k, bit for bit.
+- `install_entry_point(site, dist, module)`: make a plugin visible to a `ganzoo` subprocess.
+- `run_cli(*args)`: run `python -m ganzoo` as a user would.
 
 Importing this package does not import torch; the helpers import it when called.
 """
@@ -15,6 +17,7 @@ from ganzoo.testing.kit import (
     check_model_spec,
     check_resume,
     compare_checkpoints,
+    install_entry_point,
     isolated_registry,
     run_cli,
     smoke_train,
@@ -25,6 +28,7 @@ __all__ = [
     "check_model_spec",
     "check_resume",
     "compare_checkpoints",
+    "install_entry_point",
     "isolated_registry",
     "run_cli",
     "smoke_train",

@@ -306,3 +306,32 @@ def run_cli(*args: str, env: Mapping[str, str] | None = None, cwd: str | Path | 
     if check and result.returncode != 0:
         raise AssertionError(f"ganzoo {' '.join(args)} exited {result.returncode}:\n{result.stderr}")
     return result
+
+
+def install_entry_point(
+    site: str | Path,
+    dist: str,
+    module: str,
+    *,
+    version: str = "1.0.0",
+    group: str = "ganzoo",
+    name: str | None = None,
+    files: Mapping[str, str] | None = None,
+) -> dict[str, str]:
+    """Make a plugin distribution visible to a subprocess without installing it.
+
+    Writes `<site>/<dist>-<version>.dist-info` declaring an entry point `name = module` in `group`,
+    plus any `files` (relative path -> source text, e.g. the plugin module), and returns an
+    environment whose PYTHONPATH puts `site` first.
+    """
+    root = Path(site)
+    info = root / f"{dist.replace('-', '_')}-{version}.dist-info"
+    info.mkdir(parents=True, exist_ok=True)
+    (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {dist}\nVersion: {version}\n", encoding="utf-8")
+    (info / "entry_points.txt").write_text(f"[{group}]\n{name or dist} = {module}\n", encoding="utf-8")
+    for rel, text in (files or {}).items():
+        path = root / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+    existing = os.environ.get("PYTHONPATH", "")
+    return {"PYTHONPATH": str(root) + (os.pathsep + existing if existing else "")}
