@@ -43,6 +43,15 @@ class RunDir:
         self.checkpoints.mkdir(parents=True, exist_ok=True)
         self.samples.mkdir(parents=True, exist_ok=True)
 
+    def remove_stale_temporaries(self) -> None:
+        """Delete temporary files a killed process left behind (never a finished checkpoint)."""
+        for folder in (self.root, self.checkpoints, self.samples):
+            if folder.exists():
+                for pattern in (".*.tmp", ".tmp*"):  # ours, and safetensors' own temporary files
+                    for tmp in folder.glob(pattern):
+                        if tmp.is_file():
+                            tmp.unlink(missing_ok=True)
+
     def has_content(self) -> bool:
         return self.root.exists() and any(self.root.iterdir())
 
@@ -58,6 +67,7 @@ class RunDir:
         """Make the folder ready; return the checkpoint to resume from, if any."""
         if self.root.exists() and not self.root.is_dir():
             raise ConfigError(f"--out {self.root} is a file, not a folder")
+        self.remove_stale_temporaries()
         if resume and self.last.exists():
             return self.last
         if self.has_content():
