@@ -36,7 +36,7 @@ def test_list_json_has_all_eight_models_with_plugin_and_version():
     result = run_cli("list", "--json", check=True)
     rows = json.loads(result.stdout)
     by_name = {r["name"]: r for r in rows}
-    assert EIGHT <= set(by_name)
+    assert set(by_name) >= EIGHT
     for name in EIGHT:
         row = by_name[name]
         assert row["plugin"].startswith("ganzoo-") and row["version"]
@@ -79,7 +79,7 @@ def test_info_shows_config_fields():
 def test_plugins_lists_the_six_distributions():
     rows = json.loads(run_cli("plugins", "--json", check=True).stdout)
     names = {r["name"] for r in rows}
-    assert SIX <= names
+    assert names >= SIX
     wgan = next(r for r in rows if r["name"] == "ganzoo-wgan")
     assert wgan["models"] == ["wgan", "wgan_gp"] and "ganzoo_register_models" in wgan["hooks"]
 
@@ -137,7 +137,7 @@ def test_broken_third_party_plugin_never_breaks_list(tmp_path, kind):
     env = install_entry_point(tmp_path, "broken-zoo", "broken_zoo", files={"broken_zoo.py": BROKEN[kind]})
     result = run_cli("list", "--json", env=env)
     assert result.returncode == 0
-    assert EIGHT <= {r["name"] for r in json.loads(result.stdout)}
+    assert {r["name"] for r in json.loads(result.stdout)} >= EIGHT
     warning = result.stderr.strip().splitlines()
     assert warning == ["Warning: plugin broken-zoo failed to load; see 'ganzoo plugins' for details."]
     details = json.loads(run_cli("plugins", "--json", env=env, check=True).stdout)

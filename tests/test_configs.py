@@ -118,7 +118,7 @@ def test_data_specific_defaults_apply_only_to_their_data():
 
 def test_unknown_and_ambiguous_set_keys_are_errors():
     spec = replace(toy_plugin.TOY_MODEL, plugin="ganzoo-toy")
-    with pytest.raises(ConfigError, match="unknown option 'hiden'. Did you mean: hidden"):
+    with pytest.raises(ConfigError, match=r"unknown option 'hiden'\. Did you mean: hidden"):
         resolve(spec, set_items=["hiden=3"])
     with pytest.raises(ConfigError, match="key=value"):
         resolve(spec, set_items=["hidden"])

@@ -75,7 +75,7 @@ def sample_cmd(source: str, n: int, label: int | None, seed: int, size: int | No
     if label is not None:
         meta["ganzoo:label"] = str(label)
     if as_grid:
-        path = save_grid(images, target, nrow=nrow or max(1, int(math.ceil(math.sqrt(n)))), metadata=meta)
+        path = save_grid(images, target, nrow=nrow or max(1, math.ceil(math.sqrt(n))), metadata=meta)
         click.echo(f"Wrote a grid of {n} images to {path}", err=True)
         return
     target.mkdir(parents=True, exist_ok=True)

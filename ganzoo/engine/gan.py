@@ -137,7 +137,7 @@ class GANModel(Model):
             else:
                 ctx.count("skipped_d")
             if ctx.balance.observes:
-                ctx.balance.observe(float(loss_d), float(acc_real), float(acc_fake))
+                ctx.balance.observe(float(loss_d.detach()), float(acc_real), float(acc_fake))
             logs.update(
                 loss_d=total_d.detach(),
                 d_real=real_scores.detach().float().mean(),
