@@ -11,6 +11,12 @@ from ganzoo.cli._output import print_json, stdout_console, warn_plugin_problems
 from ganzoo.specs import TASKS
 
 
+def _complete(ctx, param, incomplete):
+    from ganzoo.cli.completion_cmd import complete_model_names
+
+    return complete_model_names(ctx, param, incomplete)
+
+
 def _registry():
     from ganzoo.registry import get_registry
 
@@ -93,7 +99,7 @@ def list_cmd(pattern: str | None, task: str | None, pretrained: bool, available:
 
 
 @click.command("info")
-@click.argument("name")
+@click.argument("name", shell_complete=lambda c, p, i: _complete(c, p, i))
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of text.")
 def info_cmd(name: str, as_json: bool) -> None:
     """Show a model's summary, paper, config fields and pretrained checkpoints."""
