@@ -9,7 +9,8 @@ Every batch goes through a random upsampling (8 to 64 pixels; nearest, bilinear 
 random affine jitter and 8-bit quantisation before the extractor's own resizer, so the network sees
 digits the way `ganzoo eval` will show them, whatever resolution a model generates.
 
-Deterministic: one CPU thread, fixed seeds, deterministic algorithms; rerunning gives the same file.
+Deterministic: one CPU thread, fixed seeds, deterministic algorithms; rerunning gives the same tensors
+and metadata (`--check` compares them; the byte order of the safetensors header may differ).
 """
 
 from __future__ import annotations
@@ -95,6 +96,10 @@ def train(epochs: int = EPOCHS) -> tuple[dict[str, torch.Tensor], dict[str, str]
             opt.step()
             sched.step()
     net.eval()
+    with torch.no_grad():
+        hidden, _ = net(prepare(upsample(x_all, 32, "bilinear")))
+        net.feat_mean.copy_(hidden.mean(0))
+        net.feat_std.copy_(hidden.std(0).clamp_min(1e-3))
     test_images, test_labels = digits_arrays("test")
     per_path = {f"{s}px-{m}": accuracy(net, test_images, test_labels, s, m) for s, m in EVAL_PATHS}
     train_acc = accuracy(net, images, labels, 32, "bilinear")
@@ -125,6 +130,7 @@ def write(state: dict[str, torch.Tensor], meta: dict[str, str], out: Path) -> No
     os.close(fd)
     try:
         save_file(state, tmp, metadata=meta)
+        os.chmod(tmp, 0o644)
         os.replace(tmp, out)
     finally:
         if os.path.exists(tmp):
@@ -140,10 +146,13 @@ def main(argv: list[str] | None = None) -> int:
     state, meta = train(args.epochs)
     print(json.dumps(meta, indent=2))
     if args.check:
+        from safetensors import safe_open
         from safetensors.torch import load_file
 
         shipped = load_file(str(args.out))
-        same = shipped.keys() == state.keys() and all(torch.equal(shipped[k], state[k]) for k in state)
+        with safe_open(str(args.out), "pt") as fh:
+            same_meta = fh.metadata() == meta
+        same = same_meta and shipped.keys() == state.keys() and all(torch.equal(shipped[k], state[k]) for k in state)
         print("identical to", args.out if same else f"DIFFERENT from {args.out}")
         return 0 if same else 1
     write(state, meta, args.out)

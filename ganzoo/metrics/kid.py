@@ -14,6 +14,12 @@ def polynomial_kernel(x: np.ndarray, y: np.ndarray) -> np.ndarray:
     return (x @ y.T / d + 1.0) ** 3
 
 
+def _mmd2_from_kernels(kxx: np.ndarray, kyy: np.ndarray, kxy: np.ndarray) -> float:
+    m = kxx.shape[0]
+    within = (kxx.sum() - np.trace(kxx) + kyy.sum() - np.trace(kyy)) / (m * (m - 1))
+    return float(within - 2.0 * kxy.sum() / (m * m))
+
+
 def mmd2_unbiased(x: np.ndarray, y: np.ndarray) -> float:
     """Unbiased MMD^2 between two equally sized samples (m x D each), cubic polynomial kernel.
 
@@ -22,11 +28,11 @@ def mmd2_unbiased(x: np.ndarray, y: np.ndarray) -> float:
     m = x.shape[0]
     if y.shape[0] != m or m < 2:
         raise GanzooError(f"KID subsets must have equal sizes of at least 2, got {x.shape[0]} and {y.shape[0]}")
-    kxx = polynomial_kernel(x, x)
-    kyy = polynomial_kernel(y, y)
-    kxy = polynomial_kernel(x, y)
-    within = (kxx.sum() - np.trace(kxx) + kyy.sum() - np.trace(kyy)) / (m * (m - 1))
-    return float(within - 2.0 * kxy.sum() / (m * m))
+    return _mmd2_from_kernels(polynomial_kernel(x, x), polynomial_kernel(y, y), polynomial_kernel(x, y))
+
+
+FULL_KERNEL_LIMIT = 4096
+"""Up to this many samples per side, the kernel matrices are computed once and subsets index into them."""
 
 
 def kernel_distance(
@@ -44,12 +50,21 @@ def kernel_distance(
     real = np.asarray(real, dtype=np.float64)
     fake = np.asarray(fake, dtype=np.float64)
     m = min(subset_size, real.shape[0], fake.shape[0])
+    if m < 2:
+        raise GanzooError(f"KID needs at least 2 samples per side, got {real.shape[0]} and {fake.shape[0]}")
     rng = np.random.default_rng(seed)
+    full = max(real.shape[0], fake.shape[0]) <= FULL_KERNEL_LIMIT
+    if full:
+        kxx_all, kyy_all, kxy_all = (polynomial_kernel(real, real), polynomial_kernel(fake, fake),
+                                     polynomial_kernel(real, fake))
     values = np.empty(num_subsets, dtype=np.float64)
     for i in range(num_subsets):
         xi = rng.choice(real.shape[0], m, replace=False)
         yi = rng.choice(fake.shape[0], m, replace=False)
-        values[i] = mmd2_unbiased(real[xi], fake[yi])
+        if full:
+            values[i] = _mmd2_from_kernels(kxx_all[np.ix_(xi, xi)], kyy_all[np.ix_(yi, yi)], kxy_all[np.ix_(xi, yi)])
+        else:
+            values[i] = mmd2_unbiased(real[xi], fake[yi])
     return float(values.mean()), float(values.std())
 
 

@@ -38,10 +38,6 @@ def torch_hub_checkpoints() -> Path:
     return Path(home) / "hub" / "checkpoints"
 
 
-def offline() -> bool:
-    return os.environ.get("GANZOO_OFFLINE", "").strip().lower() in {"1", "true", "yes", "on"}
-
-
 def inception_entry():
     """The catalogue record (url, sha256, size) of the FID Inception weights."""
     from ganzoo import catalogue
@@ -89,6 +85,8 @@ def locate_inception_weights(explicit: str | os.PathLike[str] | None = None) -> 
     for candidate in (inception_cache_path(), torch_hub_checkpoints() / INCEPTION_WEIGHTS_FILE):
         if candidate.is_file():
             return _check_known(candidate, entry)
+    from ganzoo.paths import offline
+
     if offline():
         raise GanzooError(_where_to_put(entry) + " (GANZOO_OFFLINE is set)")
     from ganzoo.download import download

@@ -1,0 +1,108 @@
+"""Read a folder of images (optionally one sub-folder per class) as batches in [-1, 1]."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from ganzoo.errors import DataError
+
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".webp", ".tif", ".tiff")
+
+
+@dataclass
+class ImageFolder:
+    """Image files in a stable order, with class labels when the folder has one sub-folder per class."""
+
+    root: Path
+    files: list[Path]
+    labels: list[int] | None = None
+
+    def __len__(self) -> int:
+        return len(self.files)
+
+
+def _images_in(folder: Path) -> list[Path]:
+    return sorted(p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
+
+
+def scan_folder(root: str | Path, class_names: Sequence[str] = ()) -> ImageFolder:
+    """The images directly in `root`, or, if it has none, those in its sub-folders (one class each).
+
+    A sub-folder is matched to a class by its name in `class_names`, or by being an integer.
+    """
+    folder = Path(root).expanduser()
+    if not folder.is_dir():
+        raise DataError(f"{folder} is not a folder of images")
+    files = _images_in(folder)
+    if files:
+        return ImageFolder(folder, files)
+    subdirs = sorted(p for p in folder.iterdir() if p.is_dir())
+    names = list(class_names)
+    out_files: list[Path] = []
+    labels: list[int] = []
+    for sub in subdirs:
+        inner = _images_in(sub)
+        if not inner:
+            continue
+        if sub.name in names:
+            label = names.index(sub.name)
+        elif sub.name.isdigit():
+            label = int(sub.name)
+        else:
+            raise DataError(
+                f"{sub}: sub-folder name is neither a class index nor one of the data's classes "
+                f"({', '.join(names[:10]) or 'none known'})"
+            )
+        out_files.extend(inner)
+        labels.extend([label] * len(inner))
+    if not out_files:
+        raise DataError(f"{folder} holds no images ({', '.join(IMAGE_SUFFIXES)})")
+    return ImageFolder(folder, out_files, labels)
+
+
+def read_image(path: Path) -> torch.Tensor:
+    """One image as C x H x W float in [-1, 1]: gray images keep one channel, others become RGB."""
+    from PIL import Image
+
+    try:
+        with Image.open(path) as im:
+            im = im.convert("L") if im.mode in ("L", "1", "I;16", "I", "F") else im.convert("RGB")
+            arr = np.asarray(im, dtype=np.uint8)
+    except OSError as exc:
+        raise DataError(f"{path}: cannot read image ({exc})") from None
+    t = torch.from_numpy(arr.copy()).float()
+    t = t[None] if t.ndim == 2 else t.permute(2, 0, 1)
+    return t / 127.5 - 1
+
+
+def folder_batches(folder: ImageFolder, batch_size: int, limit: int | None = None
+                   ) -> Iterator[tuple[torch.Tensor, torch.Tensor | None]]:
+    """Batches of (images, labels or None); every image must have one size.
+
+    With `limit` below the number of files, a fixed random subset of `limit` files is read (in order).
+    """
+    order = np.arange(len(folder.files))
+    if limit and limit < len(order):
+        order = np.sort(np.random.default_rng(0).choice(len(order), limit, replace=False))
+    files = [folder.files[i] for i in order]
+    all_labels = [folder.labels[i] for i in order] if folder.labels is not None else None
+    shape: tuple[int, ...] | None = None
+    for start in range(0, len(files), batch_size):
+        chunk = [read_image(p) for p in files[start:start + batch_size]]
+        for path, img in zip(files[start:start + batch_size], chunk):
+            if shape is None:
+                shape = tuple(img.shape)
+            elif tuple(img.shape) != shape:
+                raise DataError(
+                    f"{path} is {tuple(img.shape)} but the first image is {shape}; every image must have one "
+                    "size and channel count"
+                )
+        labels = None
+        if all_labels is not None:
+            labels = torch.tensor(all_labels[start:start + len(chunk)], dtype=torch.long)
+        yield torch.stack(chunk), labels
