@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -12,6 +13,8 @@ import torch
 from ganzoo.errors import DataError
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".webp", ".tif", ".tiff")
+LABEL_IN_NAME = re.compile(r"-label(\d+)$")
+"""`ganzoo sample --out FOLDER` names conditional samples `00012-label3.png`."""
 
 
 @dataclass
@@ -33,13 +36,17 @@ def _images_in(folder: Path) -> list[Path]:
 def scan_folder(root: str | Path, class_names: Sequence[str] = ()) -> ImageFolder:
     """The images directly in `root`, or, if it has none, those in its sub-folders (one class each).
 
-    A sub-folder is matched to a class by its name in `class_names`, or by being an integer.
+    Labels come from sub-folders (matched to a class by name in `class_names`, or being an integer), or
+    from file names ending in `-labelN` (as `ganzoo sample` writes them) when every file has one.
     """
     folder = Path(root).expanduser()
     if not folder.is_dir():
         raise DataError(f"{folder} is not a folder of images")
     files = _images_in(folder)
     if files:
+        matches = [LABEL_IN_NAME.search(p.stem) for p in files]
+        if all(matches):
+            return ImageFolder(folder, files, [int(m.group(1)) for m in matches if m])
         return ImageFolder(folder, files)
     subdirs = sorted(p for p in folder.iterdir() if p.is_dir())
     names = list(class_names)
@@ -63,6 +70,22 @@ def scan_folder(root: str | Path, class_names: Sequence[str] = ()) -> ImageFolde
     if not out_files:
         raise DataError(f"{folder} holds no images ({', '.join(IMAGE_SUFFIXES)})")
     return ImageFolder(folder, out_files, labels)
+
+
+def first_image(root: str | Path) -> torch.Tensor:
+    """The first image of a folder (directly in it, else in its first sub-folder with images)."""
+    folder = Path(root).expanduser()
+    if not folder.is_dir():
+        raise DataError(f"{folder} is not a folder of images")
+    files = _images_in(folder)
+    if not files:
+        for sub in sorted(p for p in folder.iterdir() if p.is_dir()):
+            files = _images_in(sub)
+            if files:
+                break
+    if not files:
+        raise DataError(f"{folder} holds no images ({', '.join(IMAGE_SUFFIXES)})")
+    return read_image(files[0])
 
 
 def read_image(path: Path) -> torch.Tensor:

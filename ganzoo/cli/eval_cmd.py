@@ -1,0 +1,245 @@
+"""`ganzoo eval SOURCE --data REF`: metrics with a recorded protocol, and comparison tables."""
+
+from __future__ import annotations
+
+import itertools
+from pathlib import Path
+from typing import Any
+
+import click
+
+from ganzoo.errors import ConfigError, GanzooError
+
+DEFAULT_N = 10_000
+"""Generated images per evaluation when --n is not given (FID-10k)."""
+
+
+def _metric_help() -> str:
+    return ("Comma-separated metrics: fid, kid, is, pr (precision/recall), class_acc, intra_fid, or a plugin's. "
+            "[default: fid,kid]")
+
+
+@click.command("eval")
+@click.argument("source", required=False)
+@click.option("--data", "data_ref", default=None, metavar="REF",
+              help="Reference data [default: the data the model was trained on; required for a folder].")
+@click.option("--metric", "metric", default="fid,kid", metavar="NAMES", help=_metric_help())
+@click.option("--n", "n", type=click.IntRange(min=2), default=None,
+              help=f"Images to generate [default: {DEFAULT_N}]; for a folder, how many of its images to use [all].")
+@click.option("--extractor", default=None, metavar="NAME",
+              help="Feature extractor: inception-fid, digits, timm:MODEL or a plugin's "
+                   "[default: digits for the built-in digits, else inception-fid].")
+@click.option("--weights", type=click.Path(dir_okay=False), default=None,
+              help="The extractor's weights file (e.g. pt_inception-2015-12-05-6726825d.pth, or a timm model's).")
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the latents and of KID's subsets.")
+@click.option("--split", type=click.Choice(["train", "test"]), default="train", show_default=True,
+              help="Reference split of the data.")
+@click.option("--n-ref", "n_ref", type=click.IntRange(min=2), default=None,
+              help="Reference images [default: the whole split, at most 50000].")
+@click.option("--domain", type=click.Choice(["a", "b"]), default=None,
+              help="For unpaired (two-domain) data: the domain to compare with [default: b].")
+@click.option("--batch-size", type=click.IntRange(min=1), default=250, show_default=True,
+              help="Images generated or read per step.")
+@click.option("--device", default="cpu", show_default=True, help="cpu, cuda, mps or auto.")
+@click.option("--out", "out", type=click.Path(dir_okay=False), default=None,
+              help="Append the result as one JSON line to this file.")
+@click.option("--compare", "compare", multiple=True, type=click.Path(dir_okay=False),
+              help="Results file (JSON lines) to include in the table; repeatable. Refuses results measured "
+                   "with different protocols.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
+def eval_cmd(source: str | None, data_ref: str | None, metric: str, n: int | None, extractor: str | None,
+             weights: str | None, seed: int, split: str, n_ref: int | None, domain: str | None, batch_size: int,
+             device: str, out: str | None, compare: tuple[str, ...], as_json: bool) -> None:
+    """Compute metrics of SOURCE against reference data, stamped with how they were measured.
+
+    SOURCE is a checkpoint file, a run folder, a pretrained NAME.TAG, or a folder of images. In a
+    folder, one sub-folder per class or files named *-labelN.png give the labels that conditional
+    metrics (class_acc, intra_fid) need.
+
+    \b
+      ganzoo eval runs/dcgan-.../checkpoints/last.safetensors --metric fid,kid,pr
+      ganzoo eval samples/ --data digits --out results.jsonl
+      ganzoo eval --compare a.jsonl --compare b.jsonl
+    """
+    from ganzoo.metrics.protocol import append_jsonl, check_comparable, read_jsonl
+
+    if source is None and not compare:
+        raise click.UsageError("give a SOURCE to evaluate, or --compare FILE to show saved results")
+    results = []
+    for path in compare:
+        results.extend(read_jsonl(path))
+    new = None
+    if source is not None:
+        new = evaluate_source(source, data_ref=data_ref, metric=metric, n=n, extractor=extractor, weights=weights,
+                              seed=seed, split=split, n_ref=n_ref, domain=domain, batch_size=batch_size,
+                              device=device, progress=not as_json)
+        new.origin = source
+        results.append(new)
+    check_comparable(results)
+    if new is not None and out:
+        append_jsonl(out, new)
+    if as_json:
+        from ganzoo.cli._output import print_json
+
+        print_json(new.to_json() if new is not None and not compare else [r.to_json() for r in results])
+        return
+    print_table(results)
+    if new is not None and out:
+        click.echo(f"Appended the result to {out}", err=True)
+
+
+def _is_run_folder(path: Path) -> bool:
+    return (path / "checkpoints" / "last.safetensors").is_file()
+
+
+def evaluate_source(source: str, *, data_ref: str | None, metric: str, n: int | None, extractor: str | None,
+                    weights: str | None, seed: int, split: str, n_ref: int | None, domain: str | None,
+                    batch_size: int, device: str, progress: bool) -> Any:
+    """Evaluate a folder of images or a model (checkpoint, run folder, name.tag)."""
+    from ganzoo.metrics.evaluate import evaluate_batches, parse_metric_names, resolve_metrics
+
+    resolve_metrics(parse_metric_names(metric))  # unknown names fail before anything is loaded
+    path = Path(source).expanduser()
+    if path.is_dir() and not _is_run_folder(path):
+        from ganzoo.metrics.images import first_image, folder_batches, scan_folder
+
+        if not data_ref:
+            raise ConfigError("evaluating a folder of images needs --data REF (the reference data set)")
+        data = _resolve_reference(data_ref, first_image(path)[None])
+        scanned = scan_folder(path, data.class_names or ())
+        batches = folder_batches(scanned, batch_size, limit=n)
+        total = min(n, len(scanned)) if n else len(scanned)
+        info: dict[str, Any] = {"source": source, "kind": "folder", "images": len(scanned)}
+        description = "reading"
+    else:
+        batches, total, info, default_data = _model_batches(source, n or DEFAULT_N, seed, batch_size, device)
+        first, batches = _peek(batches)
+        data = _resolve_reference(data_ref or default_data, first[0])
+        description = "generating"
+    image_key = _image_key(data, domain)
+    return evaluate_batches(
+        batches, data, metric, extractor=extractor, weights=weights, device=_device(device), seed=seed, split=split,
+        n_ref=n_ref, image_key=image_key, total=total, progress=progress, source=info, description=description,
+    )
+
+
+def _peek(batches):
+    iterator = iter(batches)
+    try:
+        first = next(iterator)
+    except StopIteration:
+        raise GanzooError("there are no images to evaluate") from None
+    return first, itertools.chain([first], iterator)
+
+
+def _device(name: str):
+    from ganzoo.engine.precision import resolve_device
+
+    return resolve_device(name)
+
+
+def _model_batches(source: str, n: int, seed: int, batch_size: int, device: str):
+    import torch
+
+    from ganzoo.engine.inference import load
+    from ganzoo.metrics.evaluate import generator_batches
+
+    loaded = load(source, device=_device(device))
+    if loaded.spec.task not in ("unconditional", "conditional"):
+        hint = "'ganzoo translate'" if loaded.spec.task == "image-to-image" else "'ganzoo stylize'"
+        raise ConfigError(
+            f"{loaded.spec.name!r} is a {loaded.spec.task} model: write its outputs to a folder with {hint}, "
+            "then run 'ganzoo eval FOLDER --data REF'"
+        )
+    k = loaded.num_classes
+
+    def generate(m: int, chunk_seed: int):
+        labels = torch.arange(m) % k if k else None
+        images = loaded.generate(m, seed=chunk_seed, labels=labels, batch_size=batch_size)
+        return (images, labels) if k else images
+
+    info = {
+        "source": source,
+        "kind": "model",
+        "model": loaded.spec.name,
+        "plugin": loaded.spec.plugin,
+        "plugin_version": loaded.spec.plugin_version,
+        "step": getattr(loaded.checkpoint, "step", None),
+    }
+    default_data = getattr(loaded.run_config.train, "data", None) or loaded.spec.default_data
+    return generator_batches(generate, n, seed=seed), n, info, default_data
+
+
+def _resolve_reference(data_ref: str, images) -> Any:
+    from ganzoo.data import DataOptions, resolve_data
+
+    _, c, h, w = images.shape
+    return resolve_data(data_ref, DataOptions(image_size=int(h) if h == w else None, channels=int(c)))
+
+
+def _image_key(data: Any, domain: str | None) -> str:
+    if data.kind == "unpaired":
+        return domain or "b"
+    if domain is not None:
+        raise ConfigError(f"--domain applies to unpaired data; {data.ref!r} is {data.kind}")
+    if data.kind == "style":
+        raise ConfigError(f"{data.ref!r} is a style data set (content and style images); evaluate against image data")
+    return "image"
+
+
+def _fmt(value: float) -> str:
+    if value != value:  # NaN
+        return "nan"
+    magnitude = abs(value)
+    if magnitude != 0 and (magnitude < 1e-3 or magnitude >= 1e5):
+        return f"{value:.4g}"
+    return f"{value:.4f}"
+
+
+def protocol_line(protocol: dict[str, Any]) -> str:
+    """One readable line summarising a protocol."""
+    sha = protocol.get("extractor_weights_sha256") or "unknown"
+    ref = (f"{protocol.get('n_ref')} {protocol.get('ref_data')} [{protocol.get('ref_split')}] images"
+           if protocol.get("n_ref") else "no reference")
+    size = "x".join(str(s) for s in protocol.get("image_size") or [])
+    return (f"extractor {protocol.get('extractor')} (weights sha256 {sha[:12]}), resizer: {protocol.get('resizer')}; "
+            f"{protocol.get('n_fake')} images at {size} vs {ref}; seed {protocol.get('seed')}; "
+            f"ganzoo {protocol.get('ganzoo_version')}")
+
+
+def _short_label(label: str) -> str:
+    parts = Path(label).parts
+    return str(Path(*parts[-2:])) if len(parts) > 2 else label
+
+
+def print_table(results) -> None:
+    """A rich table: one row per metric (with its spread, if any), one column per result, protocol beneath."""
+    from rich.markup import escape
+    from rich.table import Table
+
+    from ganzoo.cli._output import stdout_console
+    from ganzoo.metrics.protocol import metric_columns
+
+    columns = metric_columns(results)
+    rows = [c for c in columns if "/" not in c and not (c.endswith("_std") and c[:-4] in columns)]
+    headers = [_short_label(r.label) for r in results]
+    if len(set(headers)) < len(headers):
+        headers = [f"#{i + 1} {h}" for i, h in enumerate(headers)]
+    table = Table(title="ganzoo eval")
+    table.add_column("metric")
+    for header in headers:
+        table.add_column(escape(header), justify="right", overflow="fold")
+    for name in rows:
+        cells = []
+        for r in results:
+            if name not in r.values:
+                cells.append("-")
+                continue
+            cell = _fmt(r.values[name])
+            if f"{name}_std" in r.values:
+                cell += f" ± {_fmt(r.values[name + '_std'])}"
+            cells.append(cell)
+        table.add_row(name, *cells)
+    console = stdout_console()
+    console.print(table)
+    console.print("protocol: " + escape(protocol_line(results[0].protocol)), soft_wrap=True)

@@ -1,0 +1,231 @@
+"""Evaluation end to end: reference-statistics cache, protocol stamps and their check, generators
+(conditional and a trained toy model), and `ganzoo eval` as a user runs it."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from ganzoo.errors import GanzooError
+from ganzoo.testing.kit import run_cli
+
+
+@pytest.fixture(scope="module")
+def digits():
+    from ganzoo.data import DataOptions, resolve_data
+
+    return resolve_data("digits", DataOptions(image_size=32, channels=1))
+
+
+def held_out(source, count=None):
+    n = len(source.test) if count is None else count
+    batch = source.test.get_batch([(i, 0) for i in range(n)])
+    return batch["image"], batch["label"]
+
+
+def write_pngs(folder: Path, images: torch.Tensor, labels: torch.Tensor | None = None) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    for i, image in enumerate(images):
+        array = ((image[0] + 1) * 127.5).round().clamp(0, 255).to(torch.uint8).numpy()
+        suffix = f"-label{int(labels[i])}" if labels is not None else ""
+        Image.fromarray(array, "L").save(folder / f"{i:05d}{suffix}.png")
+    return folder
+
+
+def test_reference_statistics_are_cached_on_disk_and_in_memory(digits, ganzoo_home):
+    from ganzoo.metrics import reference
+    from ganzoo.metrics.evaluate import evaluate_batches
+
+    reference.clear_memory_cache()
+    images, _ = held_out(digits, 400)
+    before = reference.cache_hits()
+    first = evaluate_batches([(images, None)], digits, "fid,kid", extractor="digits")
+    files = sorted((ganzoo_home / "stats").glob("*.npz"))
+    assert len(files) == 1
+    sidecar = json.loads(files[0].with_suffix(".json").read_text())
+    assert sidecar["count"] == 901 and sidecar["split"] == "train" and sidecar["extractor"] == "digits"
+    assert sidecar["data_fingerprint"] == digits.fingerprint and sidecar["image_size"] == [32, 32]
+
+    second = evaluate_batches([(images, None)], digits, "fid,kid", extractor="digits")  # from memory
+    reference.clear_memory_cache()
+    third = evaluate_batches([(images, None)], digits, "fid,kid", extractor="digits")  # from disk
+    after = reference.cache_hits()
+    assert after["computed"] - before["computed"] == 1
+    assert after["memory"] - before["memory"] == 1
+    assert after["disk"] - before["disk"] == 1
+    assert first.values == second.values == third.values
+
+    # Anything the statistics depend on gives a new entry: here the reference count and the split.
+    evaluate_batches([(images, None)], digits, "fid", extractor="digits", n_ref=500)
+    evaluate_batches([(images, None)], digits, "fid", extractor="digits", split="test")
+    assert len(list((ganzoo_home / "stats").glob("*.npz"))) == 3
+
+
+def test_protocol_stamp_and_json_lines(digits, ganzoo_home, tmp_path):
+    from ganzoo import __version__
+    from ganzoo.metrics.evaluate import evaluate_batches
+    from ganzoo.metrics.extractors.digits import shipped_weights
+    from ganzoo.metrics.protocol import append_jsonl, read_jsonl
+
+    images, _ = held_out(digits, 300)
+    result = evaluate_batches([(images[:150], None), (images[150:], None)], digits, ["fid", "is"],
+                              extractor="digits", seed=7)
+    p = result.protocol
+    assert p["extractor"] == "digits"
+    assert p["extractor_weights_sha256"] == hashlib.sha256(shipped_weights().read_bytes()).hexdigest()
+    assert "bilinear" in p["resizer"] and p["extractor_input_size"] == 16
+    assert p["image_size"] == [32, 32] and p["channels"] == 1
+    assert p["n_fake"] == 300 and p["n_ref"] == 901 and p["ref_split"] == "train"
+    assert p["ref_fingerprint"] == digits.fingerprint and p["seed"] == 7
+    assert p["ganzoo_version"] == __version__ and "ganzoo-core" in p["plugin_versions"]
+    assert set(result.values) == {"fid", "is", "is_std"}
+    assert 1.0 < result.values["is"] <= 10.0
+
+    out = tmp_path / "results.jsonl"
+    append_jsonl(out, result)
+    append_jsonl(out, result)
+    lines = out.read_text().splitlines()
+    assert len(lines) == 2 and json.loads(lines[0])["values"]["fid"] == result.values["fid"]
+    loaded = read_jsonl(out)
+    assert loaded[0].values == result.values and loaded[0].protocol == json.loads(json.dumps(p))
+
+
+def test_results_with_different_protocols_are_not_compared(digits, ganzoo_home):
+    from ganzoo.metrics.evaluate import evaluate_batches
+    from ganzoo.metrics.protocol import check_comparable
+
+    images, _ = held_out(digits, 300)
+    a = evaluate_batches([(images, None)], digits, "fid", extractor="digits", seed=0)
+    b = evaluate_batches([(images, None)], digits, "fid", extractor="digits", seed=1)
+    check_comparable([a, b])  # another seed is the same protocol
+    fewer = evaluate_batches([(images[:200], None)], digits, "fid", extractor="digits")
+    with pytest.raises(GanzooError, match="'n_fake' differs"):
+        check_comparable([a, fewer])
+    other_split = evaluate_batches([(images, None)], digits, "fid", extractor="digits", split="test")
+    with pytest.raises(GanzooError, match="protocol field"):
+        check_comparable([a, other_split])
+
+
+def test_conditional_metrics_with_labels_for(digits, ganzoo_home):
+    from ganzoo.metrics.evaluate import evaluate_generator
+
+    images, labels = held_out(digits)
+    by_class = {c: images[labels == c] for c in range(10)}
+
+    def pick(n, seed, shuffle_labels):
+        g = torch.Generator().manual_seed(seed)
+        wanted = torch.arange(n) % 10
+        out = torch.stack([by_class[int(c)][int(torch.randint(len(by_class[int(c)]), (1,), generator=g))]
+                           for c in wanted])
+        claimed = (wanted + 1) % 10 if shuffle_labels else wanted
+        return out, claimed
+
+    good = evaluate_generator(lambda n, s: pick(n, s, False)[0], digits, "class_acc,intra_fid", n=500,
+                              extractor="digits", labels_for=lambda n, s: pick(n, s, False)[1])
+    wrong = evaluate_generator(lambda n, s: pick(n, s, True), digits, "class_acc,intra_fid", n=500,
+                               extractor="digits")
+    assert good.values["class_acc"] > 0.97 and wrong.values["class_acc"] < 0.05
+    assert good.values["intra_fid"] * 5 < wrong.values["intra_fid"]
+    assert {f"intra_fid/{c}" for c in range(10)} <= set(good.values)
+    with pytest.raises(GanzooError, match="needs class labels"):
+        evaluate_generator(lambda n, s: pick(n, s, False)[0], digits, "class_acc", n=100, extractor="digits")
+
+
+def test_evaluate_generator_on_a_trained_toy_model_is_repeatable(toy_registry, tmp_path, ganzoo_home):
+    from ganzoo.data import DataOptions, resolve_data
+    from ganzoo.engine.inference import load
+    from ganzoo.metrics import reference
+    from ganzoo.metrics.evaluate import evaluate_generator
+    from ganzoo.testing.kit import smoke_train
+
+    smoke_train("toy", tmp_path / "run", steps=6)
+    loaded = load(str(tmp_path / "run" / "checkpoints" / "last.safetensors"))
+    data = resolve_data("toy-squares", DataOptions(image_size=8, channels=1))
+    generate = lambda n, seed: loaded.generate(n, seed=seed)  # noqa: E731
+    before = reference.cache_hits()
+    first = evaluate_generator(generate, data, ["fid", "kid", "pr"], n=300, extractor="digits", seed=3)
+    again = evaluate_generator(generate, data, ["fid", "kid", "pr"], n=300, extractor="digits", seed=3)
+    other = evaluate_generator(generate, data, ["fid"], n=300, extractor="digits", seed=4)
+    assert first.values == again.values
+    assert other.values["fid"] != first.values["fid"]
+    assert reference.cache_hits()["computed"] - before["computed"] == 1
+    assert first.protocol["n_fake"] == 300 and first.protocol["image_size"] == [8, 8]
+    assert all(np.isfinite(v) for v in first.values.values())
+
+
+def test_cli_eval_folder_json_out_table_and_compare(digits, tmp_path):
+    images, labels = held_out(digits, 300)
+    folder = write_pngs(tmp_path / "imgs", images, labels)
+    env = {"GANZOO_HOME": str(tmp_path / "home")}
+    results = tmp_path / "a.jsonl"
+    done = run_cli("eval", str(folder), "--data", "digits", "--metric", "fid,kid,class_acc", "--json",
+                   "--out", str(results), env=env)
+    assert done.returncode == 0, done.stderr
+    payload = json.loads(done.stdout)
+    assert payload["values"]["fid"] < 2.0 and payload["values"]["class_acc"] > 0.97
+    assert payload["protocol"]["extractor"] == "digits" and payload["protocol"]["n_fake"] == 300
+    assert payload["source"]["kind"] == "folder"
+    assert len(results.read_text().splitlines()) == 1
+    assert list((tmp_path / "home" / "stats").glob("*.npz"))
+
+    table = run_cli("eval", str(folder), "--data", "digits", "--metric", "fid,kid", "--out", str(results), env=env)
+    assert table.returncode == 0, table.stderr
+    assert "fid" in table.stdout and "kid" in table.stdout and "protocol: extractor digits" in table.stdout
+    assert len(results.read_text().splitlines()) == 2
+
+    same = run_cli("eval", "--compare", str(results), env=env)
+    assert same.returncode == 0, same.stderr
+    assert same.stdout.count("imgs") >= 2
+
+    fewer = tmp_path / "b.jsonl"
+    assert run_cli("eval", str(folder), "--data", "digits", "--n", "100", "--out", str(fewer), env=env).returncode == 0
+    refused = run_cli("eval", "--compare", str(results), "--compare", str(fewer), env=env)
+    assert refused.returncode != 0
+    assert refused.stderr.startswith("Error: cannot compare") and "'n_fake' differs (300 vs 100)" in refused.stderr
+    assert len(refused.stderr.strip().splitlines()) == 1 and "Traceback" not in refused.stderr
+
+
+def test_cli_eval_refuses_inception_offline_without_weights(digits, tmp_path):
+    folder = write_pngs(tmp_path / "imgs", held_out(digits, 20)[0])
+    env = {"GANZOO_HOME": str(tmp_path / "home"), "GANZOO_OFFLINE": "1", "TORCH_HOME": str(tmp_path / "torch")}
+    done = run_cli("eval", str(folder), "--data", "digits", "--extractor", "inception-fid", env=env)
+    assert done.returncode != 0
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("Error: inception-fid needs its weights")
+    assert str(tmp_path / "home" / "weights" / "pt_inception-2015-12-05-6726825d.pth") in lines[0]
+
+
+def test_cli_eval_one_line_errors(digits, tmp_path):
+    folder = write_pngs(tmp_path / "imgs", held_out(digits, 10)[0])
+    env = {"GANZOO_HOME": str(tmp_path / "home")}
+    unknown = run_cli("eval", str(folder), "--data", "digits", "--metric", "fud", env=env)
+    assert unknown.returncode != 0 and "unknown metric 'fud'" in unknown.stderr and "fid" in unknown.stderr
+    no_data = run_cli("eval", str(folder), env=env)
+    assert no_data.returncode != 0 and "needs --data" in no_data.stderr
+    nothing = run_cli("eval", env=env)
+    assert nothing.returncode != 0 and "SOURCE" in nothing.stderr
+
+
+@pytest.mark.slow
+def test_cli_eval_checkpoint_of_a_trained_model(toy_env, tmp_path):
+    run = tmp_path / "run"
+    trained = run_cli("train", "toy", "--out", str(run), "--steps", "10", env=toy_env)
+    assert trained.returncode == 0, trained.stderr
+    done = run_cli("eval", str(run / "checkpoints" / "last.safetensors"), "--n", "256", "--extractor", "digits",
+                   "--metric", "fid,pr", "--json", env=toy_env)
+    assert done.returncode == 0, done.stderr
+    payload = json.loads(done.stdout)
+    assert payload["source"]["model"] == "toy" and payload["source"]["kind"] == "model"
+    assert payload["protocol"]["ref_data"] == "toy-squares" and payload["protocol"]["n_fake"] == 256
+    assert payload["values"]["fid"] > 0 and 0 <= payload["values"]["precision"] <= 1
+    # A run folder works as SOURCE too, and gives the same numbers.
+    again = run_cli("eval", str(run), "--n", "256", "--extractor", "digits", "--metric", "fid,pr", "--json",
+                    env=toy_env)
+    assert again.returncode == 0, again.stderr
+    assert json.loads(again.stdout)["values"] == payload["values"]
