@@ -15,9 +15,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
-import torch
+if TYPE_CHECKING:  # the records are torch-free, so `ganzoo.data` stays light to import
+    import torch
 
 
 @dataclass(frozen=True)
@@ -30,6 +31,12 @@ class DataOptions:
     random_crop: bool = False
     flip: bool = False
     split: str = "train"
+    resize: str = "square"
+    """Folder images: "square" resizes to load_size (else image_size) squared, like the reference
+    CycleGAN; "shorter" scales the shorter side to it, keeping the aspect ratio; "none" only crops."""
+    preload: bool = True
+    """Decode (and, within the memory budget, cache) folder images when the reference is resolved;
+    False only reads image headers (fast; what `ganzoo data info` uses)."""
 
 
 @dataclass(frozen=True)
