@@ -62,6 +62,10 @@ def sha256_file(path: str | os.PathLike[str]) -> str:
     return digest.hexdigest()
 
 
+file_sha256 = sha256_file
+"""Alias of `sha256_file`."""
+
+
 def ledger_path() -> Path:
     """The JSON file recording first-seen hashes of URLs and verified hashes of cached files."""
     return ganzoo_home() / LEDGER_NAME

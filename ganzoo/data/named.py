@@ -1,0 +1,155 @@
+"""Named data sets that are downloaded once: fetch, verify, extract safely, check the layout and counts.
+
+A record (`DatasetSpec`) with `urls`, `sha256`, `size_bytes` and `counts` and the loader
+`ganzoo.data.named:load` is all it takes; the CycleGAN sets are such records, and a plugin can add
+more. Files land in `data_dir()/NAME/`: the archive `NAME.zip` while it is downloaded and checked (put
+it there by hand when offline), then the extracted images below `files/`, and a marker file recording
+what was verified. The archive is deleted once its images are extracted and counted.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from urllib.parse import urlparse
+
+from ganzoo.data.archive import extract_archive
+from ganzoo.data.catalog import COMPLETE_MARKER, named_dir
+from ganzoo.data.folder import UNPAIRED_DIRS, load_unpaired_folder, scan_images
+from ganzoo.data.images import warn
+from ganzoo.data.source import DataOptions, DataRef, DataSource
+from ganzoo.download import download, sha256_file
+from ganzoo.errors import DataError
+from ganzoo.specs import DatasetSpec
+
+EXTRACTED = "files"
+
+
+def archive_path(spec: DatasetSpec) -> Path:
+    """Where the archive of a named set is downloaded (and where to place it by hand)."""
+    name = Path(urlparse(spec.urls[0]).path).name if spec.urls else ""
+    return named_dir(spec.name) / (name or f"{spec.name}.zip")
+
+
+def layout_root(folder: Path) -> Path | None:
+    """The folder holding trainA/trainB: `folder` itself or its single sub-folder that does."""
+    if (folder / "trainA").is_dir() or (folder / "trainB").is_dir():
+        return folder
+    candidates = [d for d in sorted(folder.iterdir()) if d.is_dir() and not d.name.startswith(".")
+                  and ((d / "trainA").is_dir() or (d / "trainB").is_dir())]
+    return candidates[0] if len(candidates) == 1 else None
+
+
+def count_images(root: Path) -> dict[str, int]:
+    """Images in each of trainA, trainB, testA, testB that exist."""
+    return {name: len(scan_images(root / name)[0]) for name in UNPAIRED_DIRS if (root / name).is_dir()}
+
+
+def _check_extracted(spec: DatasetSpec, tmp: Path, trust: bool) -> None:
+    root = layout_root(tmp)
+    if root is None:
+        raise DataError(f"the {spec.name} archive does not have the unpaired layout (a folder with trainA and "
+                        "trainB); nothing was kept")
+    counts = count_images(root)
+    missing = [d for d in ("trainA", "trainB") if not counts.get(d)]
+    if missing:
+        raise DataError(f"the {spec.name} archive has no images in {', '.join(missing)}; nothing was kept")
+    wrong = [f"{d} has {counts.get(d, 0)} images, expected {n}" for d, n in spec.counts.items()
+             if counts.get(d, 0) != n]
+    if wrong:
+        message = f"the extracted {spec.name} does not match its published counts: {'; '.join(wrong)}"
+        if not trust:
+            raise DataError(message + "; nothing was kept")
+        warn(f"{message} (kept because of --trust-hash-mismatch)")
+
+
+def read_marker(spec: DatasetSpec) -> dict | None:
+    """What was verified when the set was installed, or None when it is not (completely) installed."""
+    folder = named_dir(spec.name)
+    try:
+        marker = json.loads((folder / COMPLETE_MARKER).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    if not isinstance(marker, dict):
+        return None
+    root = folder / EXTRACTED / marker.get("root", "")
+    if not (root / "trainA").is_dir():
+        return None
+    if spec.sha256 and marker.get("sha256") != spec.sha256 and not marker.get("trusted"):
+        return None  # a different (older/newer) archive than the record describes
+    return marker
+
+
+@contextlib.contextmanager
+def _lock(folder: Path) -> Iterator[None]:
+    """An exclusive lock on `folder` (POSIX), so parallel processes do not download twice."""
+    folder.mkdir(parents=True, exist_ok=True)
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - Windows
+        yield
+        return
+    with open(folder / ".lock", "w") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
+
+
+def ensure(spec: DatasetSpec, *, urls: Sequence[str] | None = None, trust_hash_mismatch: bool = False,
+           progress: bool = True) -> Path:
+    """Install a named set if needed (download, verify, extract, count) and return its trainA/trainB folder.
+
+    `urls` replaces the record's mirrors (e.g. `ganzoo data download NAME --url URL`); the published
+    size and sha256 are still enforced unless `trust_hash_mismatch`.
+    """
+    folder = named_dir(spec.name)
+    marker = read_marker(spec)
+    if marker is not None:
+        return folder / EXTRACTED / marker["root"]
+    sources = list(urls or spec.urls)
+    if not sources:
+        raise DataError(f"data set {spec.name!r} has no download URL")
+    with _lock(folder):
+        marker = read_marker(spec)
+        if marker is not None:
+            return folder / EXTRACTED / marker["root"]
+        archive = archive_path(spec)
+        download(sources, archive, sha256=spec.sha256, size=spec.size_bytes, progress=progress,
+                 trust_hash_mismatch=trust_hash_mismatch, description=f"{spec.name} ({archive.name})")
+        digest = sha256_file(archive)
+        target = extract_archive(archive, folder / EXTRACTED,
+                                 check=lambda tmp: _check_extracted(spec, tmp, trust_hash_mismatch))
+        root = layout_root(target)
+        assert root is not None
+        marker = {
+            "name": spec.name, "archive": archive.name, "sha256": digest, "size": archive.stat().st_size,
+            "trusted": bool(spec.sha256 and digest != spec.sha256), "root": os.path.relpath(root, target),
+            "counts": count_images(root), "urls": sources,
+        }
+        tmp = folder / f".{COMPLETE_MARKER}.tmp"
+        tmp.write_text(json.dumps(marker, indent=1), encoding="utf-8")
+        os.replace(tmp, folder / COMPLETE_MARKER)
+        archive.unlink()
+        return root
+
+
+def lookup(name: str) -> DatasetSpec:
+    from ganzoo.registry import get_registry
+
+    return get_registry().dataset(name)
+
+
+def load(ref: DataRef, options: DataOptions) -> DataSource:
+    """Loader of every named (downloaded) unpaired set: install on first use, then read it as a folder."""
+    spec = lookup(ref.name)
+    root = ensure(spec)
+    marker = read_marker(spec) or {}
+    counts = marker.get("counts", {})
+    text = ", ".join(f"{k} {v}" for k, v in counts.items())
+    return load_unpaired_folder(ref.text, root, options, content=str(marker.get("sha256", "")),
+                                description=f"{spec.name}: {spec.summary} ({text})")
