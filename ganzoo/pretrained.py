@@ -119,12 +119,12 @@ def _convert(spec, tag: str, entry, raw: Path, converter: str, target: Path) -> 
         if name not in model.nets:
             raise CheckpointError(f"converter of {spec.name}.{tag} produced unknown network {name!r}")
         load_module_state(model.nets[name], weights, what=name, source=f"{spec.name}.{tag} ({raw.name})")
-    from ganzoo.download import file_sha256
+    from ganzoo.download import sha256_file
 
     notes = {
         "converted_from": entry.format,
         "source_url": entry.url,
-        "source_sha256": file_sha256(raw),
+        "source_sha256": sha256_file(raw),
         "license": entry.license,
         "source": entry.source,
         "dataset": entry.dataset,
