@@ -229,3 +229,40 @@ def test_cli_eval_checkpoint_of_a_trained_model(toy_env, tmp_path):
                     env=toy_env)
     assert again.returncode == 0, again.stderr
     assert json.loads(again.stdout)["values"] == payload["values"]
+
+
+def test_a_plugin_adds_a_metric_and_an_extractor(digits, ganzoo_home):
+    from ganzoo.hookspecs import hookimpl
+    from ganzoo.metrics.evaluate import evaluate_batches
+    from ganzoo.metrics.extractors import clear_cache
+    from ganzoo.specs import ExtractorSpec, MetricSpec
+    from ganzoo.testing.kit import isolated_registry
+
+    class ThirdParty:
+        @hookimpl
+        def ganzoo_register_metrics(self):
+            return [MetricSpec("fid_again", "FID under another name", "ganzoo.metrics.frechet:compute_fid")]
+
+        @hookimpl
+        def ganzoo_register_extractors(self):
+            return [ExtractorSpec("digits_copy", "the digits net again", "ganzoo.metrics.extractors.digits:build",
+                                  feature_dim=64, input_size=16)]
+
+    images, _ = held_out(digits, 300)
+    clear_cache()
+    with isolated_registry(("ganzoo-third-party", ThirdParty())) as registry:
+        assert registry.metric("fid_again").plugin == "ganzoo-third-party"
+        result = evaluate_batches([(images, None)], digits, "fid_again", extractor="digits_copy")
+        builtin = evaluate_batches([(images, None)], digits, "fid", extractor="digits")
+    clear_cache()
+    assert result.values["fid"] == pytest.approx(builtin.values["fid"])
+    assert result.protocol["plugin_versions"]["ganzoo-third-party"] == "0.0.0+test"
+
+
+def test_cli_eval_list(tmp_path):
+    done = run_cli("eval", "--list", "--json", env={"GANZOO_HOME": str(tmp_path / "home")})
+    assert done.returncode == 0, done.stderr
+    payload = json.loads(done.stdout)
+    assert {"fid", "kid", "is", "pr", "class_acc", "intra_fid"} <= {m["name"] for m in payload["metrics"]}
+    extractors = {e["name"]: e for e in payload["extractors"]}
+    assert extractors["inception-fid"]["feature_dim"] == 2048 and extractors["digits"]["input_size"] == 16

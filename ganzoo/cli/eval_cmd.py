@@ -46,10 +46,11 @@ def _metric_help() -> str:
 @click.option("--compare", "compare", multiple=True, type=click.Path(dir_okay=False),
               help="Results file (JSON lines) to include in the table; repeatable. Refuses results measured "
                    "with different protocols.")
+@click.option("--list", "list_only", is_flag=True, help="List the installed metrics and feature extractors, and exit.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
 def eval_cmd(source: str | None, data_ref: str | None, metric: str, n: int | None, extractor: str | None,
              weights: str | None, seed: int, split: str, n_ref: int | None, domain: str | None, batch_size: int,
-             device: str, out: str | None, compare: tuple[str, ...], as_json: bool) -> None:
+             device: str, out: str | None, compare: tuple[str, ...], list_only: bool, as_json: bool) -> None:
     """Compute metrics of SOURCE against reference data, stamped with how they were measured.
 
     SOURCE is a checkpoint file, a run folder, a pretrained NAME.TAG, or a folder of images. In a
@@ -63,6 +64,9 @@ def eval_cmd(source: str | None, data_ref: str | None, metric: str, n: int | Non
     """
     from ganzoo.metrics.protocol import append_jsonl, check_comparable, read_jsonl
 
+    if list_only:
+        print_catalogue(as_json)
+        return
     if source is None and not compare:
         raise click.UsageError("give a SOURCE to evaluate, or --compare FILE to show saved results")
     results = []
@@ -86,6 +90,40 @@ def eval_cmd(source: str | None, data_ref: str | None, metric: str, n: int | Non
     print_table(results)
     if new is not None and out:
         click.echo(f"Appended the result to {out}", err=True)
+
+
+def print_catalogue(as_json: bool) -> None:
+    """The installed metrics and extractors (torch-free: records only)."""
+    from ganzoo.cli._output import print_json, stdout_console, warn_plugin_problems
+    from ganzoo.registry import get_registry
+
+    registry = get_registry()
+    warn_plugin_problems(registry)
+    metrics = [registry.metrics.get(name) for name in registry.metrics.names()]
+    extractors = [registry.extractors.get(name) for name in registry.extractors.names()]
+    if as_json:
+        print_json({
+            "metrics": [{"name": m.name, "summary": m.summary, "plugin": m.plugin, "needs_labels": m.needs_labels,
+                         "higher_is_better": m.higher_is_better} for m in metrics],
+            "extractors": [{"name": e.name, "summary": e.summary, "plugin": e.plugin, "feature_dim": e.feature_dim,
+                            "input_size": e.input_size, "weights_file": e.weights_file} for e in extractors],
+        })
+        return
+    from rich.table import Table
+
+    console = stdout_console()
+    table = Table(title="metrics")
+    for col in ("name", "better", "summary", "plugin"):
+        table.add_column(col)
+    for m in metrics:
+        table.add_row(m.name, "higher" if m.higher_is_better else "lower", m.summary, m.plugin)
+    console.print(table)
+    table = Table(title="feature extractors (also timm:MODEL with --weights)")
+    for col in ("name", "features", "input", "summary", "plugin"):
+        table.add_column(col)
+    for e in extractors:
+        table.add_row(e.name, str(e.feature_dim), f"{e.input_size}x{e.input_size}", e.summary, e.plugin)
+    console.print(table)
 
 
 def _is_run_folder(path: Path) -> bool:

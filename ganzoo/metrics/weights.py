@@ -55,9 +55,9 @@ def inception_cache_path() -> Path:
     return Path(weights_dir()) / INCEPTION_WEIGHTS_FILE
 
 
-def _where_to_put(entry) -> str:
+def _where_to_put(entry, why: str) -> str:
     return (
-        f"inception-fid needs its weights {INCEPTION_WEIGHTS_FILE}: download {entry.url} and put it at "
+        f"inception-fid needs its weights {INCEPTION_WEIGHTS_FILE}, {why}: download {entry.url} and put it at "
         f"{inception_cache_path()} (or {torch_hub_checkpoints() / INCEPTION_WEIGHTS_FILE}), or pass --weights PATH"
     )
 
@@ -88,12 +88,13 @@ def locate_inception_weights(explicit: str | os.PathLike[str] | None = None) -> 
     from ganzoo.paths import offline
 
     if offline():
-        raise GanzooError(_where_to_put(entry) + " (GANZOO_OFFLINE is set)")
+        raise GanzooError(_where_to_put(entry, "which is not cached and GANZOO_OFFLINE=1 forbids downloading it"))
     from ganzoo.download import download
 
     dest = inception_cache_path()
     try:
         got = download(list(entry.urls), dest, sha256=entry.sha256, size=entry.size)
     except DownloadError as exc:
-        raise GanzooError(f"{_where_to_put(entry)} (download failed: {exc.message})") from None
+        reason = exc.message.split(": fetch ")[0]
+        raise GanzooError(_where_to_put(entry, f"which is not cached and the download failed ({reason})")) from None
     return Path(got) if got else dest
