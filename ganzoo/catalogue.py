@@ -22,6 +22,7 @@ SHA256_RE = re.compile(r"^[0-9a-f]{64}$")
 TAG_RE = re.compile(r"^[a-z0-9][a-z0-9_\-]*$")
 CHECKPOINT_FORMATS = (
     "ganzoo",  # a ganzoo safetensors file
+    "torch-state-dict",  # a plain torch.save({network name: state_dict}) file in the model's own layout
     "cyclegan-reference",  # junyanz/pytorch-CycleGAN-and-pix2pix generator .pth
     "pgan-pytorch-gan-zoo",  # facebookresearch/pytorch_GAN_zoo PGAN .pth
     "fast-neural-style-examples",  # pytorch/examples fast_neural_style .pth

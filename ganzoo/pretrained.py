@@ -27,6 +27,28 @@ class Converted:
     notes: dict[str, Any] = field(default_factory=dict)
 
 
+def load_torch_weights(path: Path) -> dict[str, Any]:
+    """Read a PyTorch `.pth` file of tensors without unpickling arbitrary objects (weights_only=True).
+
+    Converters use this; a file that needs arbitrary code to load is refused in one line.
+    """
+    import pickle
+
+    import torch
+
+    try:
+        data = torch.load(path, map_location="cpu", weights_only=True)
+    except (pickle.UnpicklingError, RuntimeError, EOFError, ValueError) as exc:
+        reason = " ".join(str(exc).split())[:200]
+        raise CheckpointError(
+            f"{path} cannot be read as plain weights (weights_only=True refused it: {reason}); "
+            "ganzoo never unpickles arbitrary objects"
+        ) from None
+    if not isinstance(data, dict):
+        raise CheckpointError(f"{path} holds a {type(data).__name__}, not a dictionary of weights")
+    return data
+
+
 def converted_path(name: str, tag: str) -> Path:
     from ganzoo.paths import weights_dir
 

@@ -34,13 +34,7 @@ class ResolvedModel:
 
     spec: ModelSpec
     tag: str | None = None
-
-    @property
-    def checkpoint(self) -> catalogue_mod.CatalogueCheckpoint | None:
-        if self.tag is None:
-            return None
-        entry = catalogue_mod.load().models.get(self.spec.name)
-        return entry.checkpoints.get(self.tag) if entry else None
+    checkpoint: catalogue_mod.CatalogueCheckpoint | None = None
 
 
 class NameTable(Generic[T]):
@@ -211,7 +205,7 @@ class Registry:
                 f"model {resolved.spec.name!r} has no checkpoint tag {resolved.tag!r}."
                 + suggest(resolved.tag, tags) + known
             )
-        return resolved
+        return ResolvedModel(resolved.spec, resolved.tag, entry.checkpoints[resolved.tag])
 
     # -- other records ------------------------------------------------------------------------
     def dataset(self, name: str) -> DatasetSpec:

@@ -21,11 +21,13 @@ from ganzoo.train_config import TrainConfig
 
 @contextlib.contextmanager
 def isolated_registry(
-    *plugins: object | tuple[str, object], entry_points: bool = False, builtin: bool = True
+    *plugins: object | tuple[str, object], entry_points: bool = False, builtin: bool = True,
+    catalogue: Any = None,
 ) -> Iterator[Registry]:
     """Make the process registry hold only the core (and installed plugins if `entry_points`) plus `plugins`.
 
-    Each plugin is a module or object with hook functions, or a `(name, object)` pair.
+    Each plugin is a module or object with hook functions, or a `(name, object)` pair. `catalogue`
+    replaces the shipped registry.yaml (a `ganzoo.catalogue.Catalogue`), e.g. to list test weights.
     """
     manager = Plugins(load_entry_points=entry_points, builtin=builtin)
     for item in plugins:
@@ -35,7 +37,7 @@ def isolated_registry(
             obj = item
             name = getattr(obj, "__name__", type(obj).__name__).replace("_", "-").replace(".", "-")
         manager.register(obj, name, "0.0.0+test")
-    registry = Registry(manager)
+    registry = Registry(manager, catalogue)
     previous = set_registry(registry)
     try:
         yield registry

@@ -105,3 +105,11 @@ def load_squares(ref: DataRef, options: DataOptions) -> DataSource:
     return DataSource(ref=ref.text, kind="labelled", train=train, test=test, channels=channels, image_size=size,
                       num_classes=4, class_names=("tl", "tr", "bl", "br"), in_memory=True,
                       fingerprint=f"toy-squares-{size}-{channels}")
+
+
+def convert_state_dict(path, checkpoint):
+    """Converter of the toy model for the `torch-state-dict` format ({"G": state_dict, ...})."""
+    from ganzoo.pretrained import Converted, load_torch_weights
+
+    data = load_torch_weights(path)
+    return Converted(nets={name: dict(sd) for name, sd in data.items()}, notes={"converter": "toy"})

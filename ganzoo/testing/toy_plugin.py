@@ -17,6 +17,7 @@ TOY_MODEL = ModelSpec(
     factory="ganzoo.testing.toy_model:build",
     default_data="toy-squares",
     train_defaults={"steps": 20, "batch_size": 16, "log_every": 5, "sample_every": 10, "checkpoint_every": 10},
+    converters={"torch-state-dict": "ganzoo.testing.toy_model:convert_state_dict"},
 )
 
 TOY_DATA = DatasetSpec(
