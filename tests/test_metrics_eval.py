@@ -85,6 +85,7 @@ def test_protocol_stamp_and_json_lines(digits, ganzoo_home, tmp_path):
     assert p["ref_fingerprint"] == digits.fingerprint and p["seed"] == 7
     assert p["ganzoo_version"] == __version__ and "ganzoo-core" in p["plugin_versions"]
     assert set(result.values) == {"fid", "is", "is_std"}
+    assert result.higher_is_better == {"fid": False, "is": True, "is_std": False}
     assert 1.0 < result.values["is"] <= 10.0
 
     out = tmp_path / "results.jsonl"
@@ -94,6 +95,7 @@ def test_protocol_stamp_and_json_lines(digits, ganzoo_home, tmp_path):
     assert len(lines) == 2 and json.loads(lines[0])["values"]["fid"] == result.values["fid"]
     loaded = read_jsonl(out)
     assert loaded[0].values == result.values and loaded[0].protocol == json.loads(json.dumps(p))
+    assert loaded[0].higher_is_better == result.higher_is_better
 
 
 def test_results_with_different_protocols_are_not_compared(digits, ganzoo_home):

@@ -160,9 +160,11 @@ def evaluate_batches(
         ctx = MetricContext(fake, ext, num_classes=getattr(data, "num_classes", None), seed=seed, options=opts,
                             real_loader=load_real)
         values: dict[str, float] = {}
+        directions: dict[str, bool] = {}
         for spec in specs:
             out = import_string(spec.factory)(ctx)
             values.update({k: float(v) for k, v in out.items()})
+            directions.update({k: bool(spec.higher_is_better) and not k.endswith("_std") for k in out})
     protocol = {
         "protocol_version": PROTOCOL_VERSION,
         **ext.protocol(),
@@ -184,7 +186,7 @@ def evaluate_batches(
     return EvalResult(
         values=values, protocol=protocol, source=dict(source or {}),
         created=datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        elapsed_s=time.perf_counter() - started,
+        elapsed_s=time.perf_counter() - started, higher_is_better=directions,
     )
 
 

@@ -45,10 +45,13 @@ class EvalResult:
     created: str = ""
     elapsed_s: float = 0.0
     origin: str = ""
+    higher_is_better: dict[str, bool] = field(default_factory=dict)
+    """Value name -> whether larger is better (from the metric's record; spreads such as `kid_std` are False)."""
 
     def to_json(self) -> dict[str, Any]:
         return {
             "values": dict(self.values),
+            "higher_is_better": dict(self.higher_is_better),
             "protocol": dict(self.protocol),
             "source": dict(self.source),
             "created": self.created,
@@ -68,6 +71,7 @@ class EvalResult:
             created=str(data.get("created", "")),
             elapsed_s=float(data.get("elapsed_s", 0.0)),
             origin=origin,
+            higher_is_better={k: bool(v) for k, v in (data.get("higher_is_better") or {}).items()},
         )
 
     @property
