@@ -115,11 +115,14 @@ def info_cmd(name: str, as_json: bool) -> None:
     fields = [f.to_json() for f in configs.describe(cls)]
     entry = registry.catalogue.models.get(spec.name)
     checkpoints = [ck.to_json() for ck in entry.checkpoints.values()] if entry else []
-    model_defaults = dict(entry.defaults.get("model", {})) if entry else {}
-    train_defaults = {**spec.train_defaults, **(entry.defaults.get("train", {}) if entry else {})}
+    from ganzoo.cli.train_cmd import _effective_defaults
+
+    train_resolved, model_resolved = _effective_defaults(spec, entry, data_defaults=False)
+    base = configs.to_dict(TrainConfig())
+    train_defaults = {k: v for k, v in train_resolved.items() if base.get(k) != v}
     for f in fields:
-        if f["name"] in model_defaults:
-            f["default"] = configs.to_jsonable(model_defaults[f["name"]])
+        if f["name"] in model_resolved:
+            f["default"] = model_resolved[f["name"]]
     data = {
         "name": spec.name,
         "aliases": list(spec.aliases),
@@ -132,6 +135,7 @@ def info_cmd(name: str, as_json: bool) -> None:
         "default_data": spec.default_data,
         "config": fields,
         "train_defaults": configs.to_jsonable(train_defaults),
+        "data_defaults": configs.to_jsonable(dict(spec.data_defaults)),
         "checkpoints": checkpoints,
     }
     if as_json:
@@ -154,10 +158,11 @@ def info_cmd(name: str, as_json: bool) -> None:
         table.add_row("--" + f["name"].replace("_", "-"), f["type"], configs.format_default(
             tuple(f["default"]) if isinstance(f["default"], list) else f["default"]), f["help"])
     console.print(table)
-    base = configs.to_dict(TrainConfig())
-    overridden = {k: v for k, v in train_defaults.items() if base.get(k) != v}
-    if overridden:
-        console.print("Training defaults: " + ", ".join(f"{k}={v}" for k, v in overridden.items()))
+    if train_defaults:
+        console.print("Training defaults: " + ", ".join(f"{k}={v}" for k, v in train_defaults.items()))
+    for ref, sections in spec.data_defaults.items():
+        values = {**sections.get("model", {}), **sections.get("train", {})}
+        console.print(f"With --data {ref}: " + ", ".join(f"{k}={v}" for k, v in values.items()))
     if checkpoints:
         ck_table = Table(title="Pretrained checkpoints", box=None, header_style="bold", title_justify="left")
         for column in ("name", "dataset", "license", "sha256"):

@@ -19,10 +19,13 @@ from ganzoo.train_config import TrainConfig
 RUN_OPTIONS = {"out", "config_file", "set_items", "resume", "force", "nproc_per_node", "weights"}
 
 
-def click_option(info: configs.FieldInfo, *, hidden: bool = False) -> click.Option:
-    """The click option for one config field: no default (so precedence layers can tell it was not given)."""
+def click_option(info: configs.FieldInfo, *, hidden: bool = False, shown_default: Any = configs.MISSING) -> click.Option:
+    """The click option for one config field: no default (so precedence layers can tell it was not given).
+
+    `shown_default` is the value the model will actually use (its own defaults applied) for the help text.
+    """
     help_text = info.help
-    default_text = configs.format_default(info.default)
+    default_text = configs.format_default(info.default if shown_default is configs.MISSING else shown_default)
     if info.is_bool:
         flag = info.name.replace("_", "-")
         return click.Option(
@@ -31,7 +34,7 @@ def click_option(info: configs.FieldInfo, *, hidden: bool = False) -> click.Opti
             help=f"{help_text} [default: {default_text}]",
             hidden=hidden,
         )
-    metavar = info.type_name.upper() if not info.choices else None
+    metavar = _metavar(info)
     click_type: Any = click.Choice([str(c) for c in info.choices]) if info.choices else click.STRING
     return click.Option(
         [info.flag, info.name],
@@ -41,6 +44,34 @@ def click_option(info: configs.FieldInfo, *, hidden: bool = False) -> click.Opti
         help=f"{help_text} [default: {default_text}]",
         hidden=hidden,
     )
+
+
+def _metavar(info: configs.FieldInfo) -> str | None:
+    if info.choices:
+        return None
+    base = {int: "INT", float: "FLOAT", str: "TEXT", bool: "BOOL"}.get(info.base)
+    if info.is_sequence:
+        item = {int: "INT", float: "FLOAT"}.get(info.item, "TEXT")
+        return f"{item},..."
+    return base or info.type_name.upper()
+
+
+def _effective_defaults(spec, entry, *, data_defaults: bool = True) -> tuple[dict[str, Any], dict[str, Any]]:
+    """What training and model options resolve to with nothing given (the model's own defaults applied).
+
+    With `data_defaults`, the defaults the model sets for its default data set are included.
+    """
+    import dataclasses
+
+    from ganzoo.run_config import resolve
+
+    if not data_defaults:
+        spec = dataclasses.replace(spec, data_defaults={})
+    try:
+        run = resolve(spec, catalogue_defaults=entry.defaults if entry else None)
+    except GanzooError:
+        return {}, {}
+    return configs.to_dict(run.train), configs.to_dict(run.model)
 
 
 def _run_params() -> list[click.Parameter]:
@@ -78,16 +109,27 @@ class ModelTrainCommand(click.Command):
             )
         self.train_names = {i.name for i in train_infos}
         self.model_names = {i.name for i in model_infos}
-        params: list[click.Parameter] = [click_option(i) for i in train_infos]
+        from ganzoo.registry import get_registry
+
+        train_shown, model_shown = _effective_defaults(spec, get_registry().catalogue.models.get(spec.name))
+        if not train_shown.get("data"):
+            train_shown["data"] = spec.default_data
+
+        def shown(values: dict[str, Any], info: configs.FieldInfo) -> Any:
+            value = values.get(info.name, configs.MISSING)
+            return tuple(value) if isinstance(value, list) else value
+
+        params: list[click.Parameter] = [click_option(i, shown_default=shown(train_shown, i)) for i in train_infos]
         params += _run_params()
-        params += [click_option(i) for i in model_infos]
+        params += [click_option(i, shown_default=shown(model_shown, i)) for i in model_infos]
         status = "" if spec.implemented else " (registered, not implemented yet)"
         super().__init__(
             name=ref,
             params=params,
             callback=None,
-            help=f"{spec.summary}{status}\n\nModel options follow the training options; "
-            f"see 'ganzoo info {spec.name}' for defaults from the paper.",
+            help=f"{spec.summary}{status}\n\nModel options follow the training options. Defaults shown are "
+            f"those used with the default data ({spec.default_data}); 'ganzoo info {spec.name}' shows the "
+            "general defaults and those for other data sets.",
             short_help=spec.summary,
             context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 110},
         )
