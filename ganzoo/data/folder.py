@@ -29,7 +29,6 @@ from ganzoo.data.images import (
     warn,
 )
 from ganzoo.data.source import DataOptions, DataRef, DataSource
-from ganzoo.data.tensors import UnpairedDataset
 from ganzoo.errors import DataError
 
 SPLIT_NAMES = ("train", "test", "val", "valid", "validation")
@@ -279,6 +278,8 @@ def _unpaired(ref: str, root: Path, folders: dict[str, Path], options: DataOptio
     sets = {key: builder.dataset(part, test_opts if key.startswith("test") else train_opts)
             for key, part in parts.items()}
     in_memory = builder.finish(list(sets.values()))
+    from ganzoo.data.tensors import UnpairedDataset
+
     train = UnpairedDataset(sets["a"], sets["b"], fingerprint=fingerprint(sets["a"].fingerprint, sets["b"].fingerprint))
     test = None
     if "test_a" in sets and "test_b" in sets:

@@ -14,11 +14,14 @@ from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
-import torch
 
 from ganzoo.errors import DataError
+
+if TYPE_CHECKING:  # torch is imported when items are made, so folder checks fail fast without it
+    import torch
 
 IMAGE_EXTENSIONS = frozenset({".jpg", ".jpeg", ".png", ".bmp", ".gif", ".webp", ".tif", ".tiff", ".ppm",
                               ".pgm", ".pbm"})
@@ -112,6 +115,8 @@ class CropFlip:
     flip: bool = False
 
     def __call__(self, array: np.ndarray, seed: int) -> torch.Tensor:
+        import torch
+
         height, width = array.shape[:2]
         generator = torch.Generator().manual_seed(int(seed))
         # Always draw the same three numbers, so the flip does not depend on whether crops are random.
@@ -158,6 +163,8 @@ class _ArrayItems:
         return index
 
     def __getitem__(self, key: Key) -> dict[str, torch.Tensor]:
+        import torch
+
         index = self._index(key)
         item = {"image": self.crop(self._array(index), int(key[1]))}
         if self.labels is not None:
@@ -165,6 +172,8 @@ class _ArrayItems:
         return item
 
     def get_batch(self, keys: Sequence[Key]) -> dict[str, torch.Tensor]:
+        import torch
+
         items = [self[k] for k in keys]
         return {name: torch.stack([item[name] for item in items]) for name in items[0]}
 
