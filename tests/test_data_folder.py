@@ -321,3 +321,18 @@ def test_too_small_images_on_the_command_line(tmp_path):
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=120)
     assert result.returncode == 1
     assert result.stderr.count("\n") == 1 and "smaller than the 16x16 crop" in result.stderr
+
+
+def test_data_sets_pickle_for_spawned_workers(tmp_path, monkeypatch):
+    import pickle
+
+    root = tmp_path / "h2z"
+    write_images(root / "trainA", 2)
+    write_images(root / "trainB", 3, seed=1)
+    options = DataOptions(image_size=8, load_size=10, random_crop=True, flip=True)
+    for budget in ("2048", "0"):  # cached arrays and lazily decoded files
+        monkeypatch.setenv("GANZOO_DATA_CACHE_MB", budget)
+        train = resolve_data(str(root), options).train
+        copy = pickle.loads(pickle.dumps(train))
+        for key in [(0, 1), (2, 99)]:
+            assert all(torch.equal(train[key][n], copy[key][n]) for n in ("a", "b"))
