@@ -37,3 +37,4 @@ class TrainConfig:
     eval_every: int = option(0, "Evaluate --eval-metric every N steps and keep best.safetensors; 0: never.", min=0)
     eval_metric: str = option("fid", "Metric for periodic evaluation (lower is better unless the metric says so).")
     eval_n: int = option(1000, "Samples generated for each periodic evaluation.", min=2)
+    eval_extractor: str | None = option(None, "Feature extractor for periodic evaluation; none: the data's default.")

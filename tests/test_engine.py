@@ -159,3 +159,16 @@ def test_distributed_two_processes_then_resume_in_one(toy_env, tmp_path):
     assert single.returncode == 0, single.stderr
     assert "Resuming toy from step 10" in single.stderr
     assert read_header(out / "checkpoints/last.safetensors")["step"] == 14
+
+
+def test_periodic_evaluation_keeps_the_best_checkpoint(toy_registry, tmp_path):
+    out = tmp_path / "eval"
+    smoke_train("toy", out, steps=6, train_overrides={"eval_every": 3, "eval_metric": "fid", "eval_n": 64,
+                                                      "eval_extractor": "digits"})
+    evals = [r for r in metrics(out) if "eval" in r]
+    assert [r["step"] for r in evals] == [3, 6]
+    values = [r["eval"]["values"]["fid"] for r in evals]
+    assert all(v > 0 for v in values)
+    best = read_header(out / "checkpoints/best.safetensors")
+    assert best["step"] == (3 if values[0] <= values[1] else 6)
+    assert evals[0]["eval"]["protocol"]["extractor"] == "digits"

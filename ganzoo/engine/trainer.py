@@ -25,6 +25,7 @@ from ganzoo.engine.checkpoint import Checkpoint, load_checkpoint, load_module_st
 from ganzoo.engine.context import StepContext
 from ganzoo.engine.distributed import DistInfo
 from ganzoo.engine.ema import EMA
+from ganzoo.engine.health import Health
 from ganzoo.engine.images import save_grid
 from ganzoo.engine.model import Model
 from ganzoo.engine.precision import Precision
@@ -114,6 +115,7 @@ class Trainer:
         self._last_log_images = 0
         self._last_logs: dict[str, float] = {}
         self._tensorboard = None
+        self.health: Health | None = None
 
     # -- set-up -----------------------------------------------------------------------------
     def _run_length(self) -> int:
@@ -148,6 +150,12 @@ class Trainer:
             self.ema.to(self.device)
         self.model.train()
         self.model.on_train_start(self.ctx)
+        # Training health (ganzoo.engine.health): diagnostics on process 0 every --diagnostics-every steps.
+        health = self.health = Health(
+            self.model, self.data, every=self.train_cfg.diagnostics_every if self.dist.is_main else 0,
+            seed=self.train_cfg.seed, batch_size=self.train_cfg.batch_size,
+            rundir=self.rundir if self.dist.is_main else None)
+        health.start(self.step)
         self._open_tensorboard()
         progress = Progress(self.total_steps, start=self.step, description=self.run.name, enabled=self.show_progress)
         if resume_from is not None:
@@ -158,7 +166,8 @@ class Trainer:
             with StopRequest() as stop:
                 while self.step < self.total_steps and not self._epochs_reached():
                     self.ctx.step = self.step
-                    logs = self.model.train_step(self.ctx)
+                    with health.capture(self.step + 1):  # gradient norms at a diagnostics step
+                        logs = self.model.train_step(self.ctx)
                     self.step += 1
                     self.precision.end_step()
                     if self.ema is not None:
@@ -170,6 +179,7 @@ class Trainer:
                     self._accumulate(logs)
                     if self.device.type == "cpu":
                         self._check_finite(logs)
+                    health.after_step(self.step, self.epochs_done, logs, progress)
                     self._periodic(progress)
                     if self.dist.all_agree(stop.requested):
                         path = self.save()
@@ -228,10 +238,11 @@ class Trainer:
             if not math.isfinite(v):
                 last = self.rundir.last if self.rundir is not None and self.rundir.last.exists() else None
                 kept = f"the last good checkpoint is kept at {last}" if last else "no checkpoint was written yet"
-                raise TrainingStopped(
-                    f"non-finite loss at step {self.step}: {key}={v}; training stopped and {kept}. "
-                    "Try a lower learning rate, --precision fp32, or a different loss"
-                )
+                message = (f"non-finite loss at step {self.step}: {key}={v}; training stopped and {kept}. "
+                           "Try a lower learning rate, --precision fp32, or a different loss")
+                if self.rundir is not None and self.dist.is_main:  # for `ganzoo report`'s timeline
+                    self.rundir.append_event({"step": self.step, "type": "stop", "kind": "non_finite", "message": message})
+                raise TrainingStopped(message)
 
     def _flush_logs(self, progress: Progress, force: bool = False) -> None:
         if self._log_count == 0:
@@ -299,6 +310,7 @@ class Trainer:
 
     # -- evaluation -------------------------------------------------------------------------
     def evaluate(self, progress: Progress) -> None:
+        """Periodic evaluation (--eval-every): log the metric and keep best.safetensors."""
         from ganzoo.metrics import evaluate_generator
 
         if not self.dist.is_main:
@@ -307,27 +319,44 @@ class Trainer:
         modes = {name: net.training for name, net in nets.items()}
         for net in nets.values():
             net.eval()
+        classes = self.model.num_classes
 
-        def generate(n: int, seed: int) -> torch.Tensor:
+        def generate(n: int, seed: int) -> Any:
             gen = torch.Generator().manual_seed(seed)
+            if classes:
+                labels = torch.arange(n) % classes
+                return self.model.generate(n, generator=gen, labels=labels, nets=nets), labels
             return self.model.generate(n, generator=gen, nets=nets)
 
+        metric = self.train_cfg.eval_metric
         try:
-            result = evaluate_generator(generate, self.data, [self.train_cfg.eval_metric], n=self.train_cfg.eval_n,
-                                        seed=derive_seed(self.train_cfg.seed, 0xE7A1))
+            with torch.no_grad():
+                result = evaluate_generator(generate, self._reference_data(), [metric], n=self.train_cfg.eval_n,
+                                            extractor=self.train_cfg.eval_extractor,
+                                            seed=derive_seed(self.train_cfg.seed, 0xE7A1), device=self.device)
         finally:
             for name, net in nets.items():
                 net.train(modes[name])
-        value = float(result.values[self.train_cfg.eval_metric])
-        higher = bool(result.protocol.get("higher_is_better", False))
+        key = metric if metric in result.values else next(iter(result.values))
+        value = float(result.values[key])
+        higher = bool(result.higher_is_better.get(key, False))
         improved = self.best_value is None or (value > self.best_value if higher else value < self.best_value)
         if self.rundir is not None:
             self.rundir.append_metrics({"step": self.step, "eval": result.to_json()})
-        progress.message(f"step {self.step}: {self.train_cfg.eval_metric}={value:.4f}" + (" (best)" if improved else ""))
+        progress.message(f"step {self.step}: {key}={value:.4f}" + (" (best)" if improved else ""))
         if improved:
             self.best_value = value
             if self.rundir is not None:
                 self._write_checkpoint(self.rundir.best, self.state(gather=False))
+
+    def _reference_data(self) -> DataSource:
+        """The training data without random augmentation, for reference statistics."""
+        if getattr(self, "_clean_data", None) is None:
+            from ganzoo.data import resolve_data
+            from ganzoo.engine.model import data_options_for
+
+            self._clean_data = resolve_data(self.data.ref, data_options_for(self.run.model, split="test"))
+        return self._clean_data
 
     # -- checkpoints ------------------------------------------------------------------------
     def state(self, gather: bool = True) -> dict[str, Any]:
