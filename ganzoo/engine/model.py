@@ -158,8 +158,9 @@ class Model:
 def data_options_for(config: Any, *, split: str = "train") -> Any:
     """The DataOptions a model config asks for, by convention from its fields.
 
-    Fields read when present: `image_size`, `channels`, `load_size`, `flip`, `random_crop`. A config
-    with `load_size` larger than `image_size` gets random crops (the CycleGAN recipe).
+    Fields read when present: `image_size`, `channels`, `load_size`, `flip`, `random_crop`, `resize`
+    ("square", "shorter" or "none"). A config with `load_size` larger than `image_size` gets random
+    crops (the CycleGAN recipe).
     """
     from ganzoo.data.source import DataOptions
 
@@ -168,7 +169,11 @@ def data_options_for(config: Any, *, split: str = "train") -> Any:
     random_crop = getattr(config, "random_crop", None)
     if random_crop is None:
         random_crop = bool(load_size and image_size and load_size > image_size)
+    extra = {}
+    if getattr(config, "resize", None) is not None:
+        extra["resize"] = config.resize
     return DataOptions(
+        **extra,
         image_size=image_size,
         channels=getattr(config, "channels", None),
         load_size=load_size,
