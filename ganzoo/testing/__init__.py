@@ -4,6 +4,7 @@
 
 - `isolated_registry(*plugins)`: a registry holding only the core and the given plugin objects.
 - `check_model_spec(name)`: the conformance check every model must pass.
+- `check_plugin(module)`: every hook of a plugin module registers clean, importable records.
 - `smoke_train(name, out, steps=...)`: train a few steps through the real engine.
 - `check_resume(name, tmp_path, steps=N, split=k)`: N straight steps equal k + resume + N-k, bit for bit.
 - `install_entry_point(site, dist, module)`: make a plugin visible to a `ganzoo` subprocess.
@@ -22,10 +23,13 @@ from ganzoo.testing.kit import (
     run_cli,
     smoke_train,
 )
+from ganzoo.testing.plugin_check import PluginReport, check_plugin
 
 __all__ = [
+    "PluginReport",
     "ResumeReport",
     "check_model_spec",
+    "check_plugin",
     "check_resume",
     "compare_checkpoints",
     "install_entry_point",

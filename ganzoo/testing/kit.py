@@ -57,7 +57,10 @@ def _torch_free(module: str) -> str | None:
         "bad = sorted(m for m in ('torch', 'torchvision', 'timm', 'numpy') if m in sys.modules); "
         "print(','.join(bad))"
     )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    # The fresh interpreter sees what this process sees (e.g. a plugin folder a test put on sys.path).
+    path = os.pathsep.join(p for p in sys.path if p and os.path.isdir(p))
+    env = {**os.environ, "PYTHONPATH": path}
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, env=env)
     if out.returncode != 0:
         return f"importing {module} failed: {out.stderr.strip().splitlines()[-1] if out.stderr.strip() else out.returncode}"
     heavy = out.stdout.strip()
