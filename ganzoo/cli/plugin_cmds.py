@@ -26,7 +26,7 @@ def _taken_model_names() -> set[str]:
 
 @plugin_group.command("new")
 @click.argument("name")
-@click.option("--dir", "directory", type=click.Path(file_okay=False, path_type=Path), default=None,
+@click.option("--dir", "directory", type=click.Path(path_type=Path), default=None,
               help="Folder to create (missing or empty) [default: ./ganzoo-NAME].")
 def new_cmd(name: str, directory: Path | None) -> None:
     """Scaffold a plugin distribution for a new model NAME.
