@@ -15,14 +15,20 @@ class ProGANConfig:
                              choices=(8, 16, 32, 64, 128, 256, 512, 1024))
     channels: int | None = option(None, "Image channels, 1 or 3; none: those of the data set.", choices=(1, 3))
     latent_dim: int = option(512, "Latent vector length (paper: 512).", min=1)
-    fmap_base: int = option(8192, "Feature maps at resolution r are min(fmap_base / r, fmap_max) (paper: 8192).", min=1)
+    fmap_base: int = option(8192, "Feature maps at resolution r are min(2 * fmap_base / r, fmap_max): the official "
+                                  "code's nf(log2(r) - 1) (paper: 8192, giving 512 up to 32x32, then 256, ..., 16).",
+                            min=1)
     fmap_max: int = option(512, "Cap on feature maps per layer (paper: 512).", min=1)
+    widths: tuple[int, ...] | None = option(None, "Feature maps per resolution 4, 8, 16, ... given explicitly "
+                                                  "(overrides fmap_base/fmap_max; set by converted weights).")
     fade_images: int = option(800_000, "Real images shown while a new resolution fades in (paper: 800k).", min=0)
     stable_images: int = option(800_000, "Real images shown at each resolution once faded in (paper: 800k).", min=0)
     batch_sizes: tuple[int, ...] = option((16, 16, 16, 16, 16, 16, 14, 6, 3),
-                                          "Batch size per resolution 4, 8, 16, ... (last value repeats).")
+                                          "Batch size per resolution 4, 8, 16, ... (last value repeats; paper: 16 "
+                                          "up to 128x128, then 14, 6, 3).")
     lr: float = option(1e-3, "Adam learning rate of both networks (paper: 0.001).", min=0)
     betas: tuple[float, ...] = option((0.0, 0.99), "Adam betas (paper: 0, 0.99).")
+    reset_optimizer: bool = option(True, "Reset Adam's moments when a fade-in starts and ends (official code).")
     gp_weight: float = option(10.0, "WGAN-GP gradient penalty weight (paper: 10).", min=0)
     drift: float = option(0.001, "Drift penalty epsilon on the critic's real outputs (paper: 0.001).", min=0)
-    ema_decay: float = option(0.999, "Generator EMA decay used for samples (paper: 0.999).", min=0, max=1)
+    mbstd_group: int = option(4, "Minibatch standard deviation group size (paper: 4; 1 turns the layer off).", min=1)

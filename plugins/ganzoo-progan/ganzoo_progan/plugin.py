@@ -5,6 +5,21 @@ from __future__ import annotations
 from ganzoo import hookimpl
 from ganzoo.specs import ModelSpec
 
+#: The built-in demo: 4 -> 8 -> 16 -> 32 on `digits` in a few CPU minutes. Narrow networks whose
+#: widths still halve with resolution as in the paper, and a short schedule; the rest is the paper's.
+DIGITS_DEMO = {
+    "model": {
+        "image_size": 32,
+        "latent_dim": 128,
+        "fmap_base": 256,
+        "fmap_max": 64,
+        "fade_images": 8_000,
+        "stable_images": 8_000,
+        "batch_sizes": (32,),
+    },
+    "train": {"sample_every": 125, "log_every": 25, "checkpoint_every": 250},
+}
+
 
 @hookimpl
 def ganzoo_register_models() -> list[ModelSpec]:
@@ -14,7 +29,11 @@ def ganzoo_register_models() -> list[ModelSpec]:
             summary="Progressive growing of GANs (Karras et al. 2018) from 4x4 with fade-in.",
             task="unconditional",
             config="ganzoo_progan.config:ProGANConfig",
-            factory=None,
+            factory="ganzoo_progan.model:build",
             default_data="digits",
+            paper="arXiv:1710.10196",
+            train_defaults={"batch_size": 16},
+            data_defaults={"digits": DIGITS_DEMO},
+            converters={"pgan-pytorch-gan-zoo": "ganzoo_progan.convert:convert"},
         )
     ]

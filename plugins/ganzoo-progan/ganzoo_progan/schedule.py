@@ -1,0 +1,111 @@
+"""The growth schedule: resolution, fade-in weight and batch size as functions of the real images shown.
+
+Stage `s` works at `4 * 2**s` pixels. Stage 0 (4x4) only stabilises; every later stage first fades
+in for `fade_images` real images, alpha rising linearly from 0 to 1, then stabilises for
+`stable_images`. After the last stage's stabilisation the schedule is finished and stays at the
+final resolution with alpha 1. Everything derives from the number of real images shown so far
+(the Trainer's `images_seen`, restored on resume), so a resume lands on exactly the same point.
+
+Phases are numbered `2 * stage - 1` (fading in) and `2 * stage` (stable), so 0 is 4x4.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Position:
+    """Where the schedule is: stage (resolution index), fade-in weight and phase number."""
+
+    stage: int
+    alpha: float
+    phase: int
+
+    @property
+    def resolution(self) -> int:
+        return 4 * 2 ** self.stage
+
+    @property
+    def fading(self) -> bool:
+        return self.phase % 2 == 1
+
+
+@dataclass(frozen=True)
+class Phase:
+    stage: int
+    fading: bool
+    start: int
+    images: int
+
+    @property
+    def end(self) -> int:
+        return self.start + self.images
+
+    @property
+    def number(self) -> int:
+        return 2 * self.stage - 1 if self.fading else 2 * self.stage
+
+
+def num_stages(image_size: int) -> int:
+    """Resolutions from 4x4 to `image_size` inclusive (a power of two >= 4)."""
+    if image_size < 4 or image_size & (image_size - 1):
+        raise ValueError(f"ProGAN image size must be a power of two >= 4, got {image_size}")
+    return int(math.log2(image_size)) - 1
+
+
+class GrowthSchedule:
+    """Stage, alpha and batch size at any count of real images shown."""
+
+    def __init__(self, image_size: int, fade_images: int, stable_images: int, batch_sizes: tuple[int, ...]) -> None:
+        if not batch_sizes or any(int(b) < 1 for b in batch_sizes):
+            raise ValueError("batch_sizes must list at least one positive batch size")
+        self.stages = num_stages(image_size)
+        self.fade_images = int(fade_images)
+        self.stable_images = int(stable_images)
+        self.batch_sizes = tuple(int(b) for b in batch_sizes)
+        phases: list[Phase] = []
+        start = 0
+        for stage in range(self.stages):
+            kinds = (False,) if stage == 0 else (True, False)
+            for fading in kinds:
+                images = self.fade_images if fading else self.stable_images
+                phases.append(Phase(stage, fading, start, images))
+                start += images
+        self.phases = tuple(phases)
+
+    @property
+    def total_images(self) -> int:
+        """Real images shown by the end of the last stage's stabilisation."""
+        return self.phases[-1].end
+
+    def batch_size(self, stage: int) -> int:
+        """The batch size of stage `stage` (the last listed value repeats)."""
+        return self.batch_sizes[min(stage, len(self.batch_sizes) - 1)]
+
+    def at(self, images: int) -> Position:
+        """The position after `images` real images have been shown."""
+        for phase in self.phases:
+            if images < phase.end:
+                alpha = (images - phase.start) / phase.images if phase.fading else 1.0
+                return Position(phase.stage, alpha, phase.number)
+        last = self.phases[-1]
+        return Position(last.stage, 1.0, last.number)
+
+    def phase_start(self, stage: int) -> int:
+        """Images shown when stage `stage` begins (its fade-in, or 0 for 4x4)."""
+        return next(p.start for p in self.phases if p.stage == stage)
+
+    def total_steps(self, d_steps: int = 1) -> int:
+        """Training steps (each showing `d_steps` real batches) until the schedule is finished."""
+        images = 0
+        steps = 0
+        for phase in self.phases:
+            if phase.end <= images:
+                continue
+            per_step = self.batch_size(self.at(images).stage) * d_steps
+            n = math.ceil((phase.end - images) / per_step)
+            steps += n
+            images += n * per_step
+        return max(1, steps)
