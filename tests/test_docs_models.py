@@ -1,0 +1,73 @@
+"""Model cards: the generated block of docs/models/NAME.md is up to date, and hand-written parts are kept.
+
+`scripts/model_cards.py --write` rebuilds the block between the markers from the plugin's spec, its
+config and registry.yaml; `--check` (run here) fails when any card is stale or missing.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from ganzoo import configs
+from ganzoo.catalogue import load
+from ganzoo.testing import run_cli
+from ganzoo.train_config import TrainConfig
+
+ROOT = Path(__file__).resolve().parents[1]
+SCRIPT = ROOT / "scripts" / "model_cards.py"
+CARDS = ROOT / "docs" / "models"
+
+
+def cards_module():
+    spec = importlib.util.spec_from_file_location("model_cards", SCRIPT)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_every_catalogue_model_has_an_up_to_date_card():
+    result = subprocess.run([sys.executable, str(SCRIPT), "--check"], cwd=ROOT, capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    for name in load().models:
+        text = (CARDS / f"{name}.md").read_text(encoding="utf-8")
+        assert text.count("<!-- ganzoo:generated:start -->") == 1 and text.count("<!-- ganzoo:generated:end -->") == 1
+
+
+def test_update_keeps_every_hand_written_byte():
+    cards = cards_module()
+    block = f"{cards.START}\nNEW\n{cards.END}"
+    hand = "# dcgan\n\nIntro by hand.\n\n{}\n\n## Measured\n\n| FID | 12.3 |\n\n![grid](img/dcgan.png)\n"
+    old = hand.format(f"{cards.START}\nOLD | stale\n{cards.END}")
+    assert cards.update(old, "dcgan", block) == hand.format(block)
+    no_markers = "# dcgan\nFigures by hand.\n"
+    assert cards.update(no_markers, "dcgan", block) == f"# dcgan\n\n{block}\nFigures by hand.\n"
+    assert cards.update(None, "dcgan", block) == f"# dcgan\n\n{block}\n"
+    assert cards.update(cards.update(old, "dcgan", block), "dcgan", block) == hand.format(block)
+
+
+@pytest.mark.parametrize("name", sorted(load().models))
+def test_generated_block_lists_what_ganzoo_info_says(name, tmp_path):
+    subprocess.run([sys.executable, str(SCRIPT), "--write", "--cards", str(tmp_path)], cwd=ROOT, check=True,
+                   capture_output=True)
+    text = (tmp_path / f"{name}.md").read_text(encoding="utf-8")
+    info = json.loads(run_cli("info", name, "--json", check=True).stdout)
+    assert info["summary"] in text and f"`{info['plugin']}`" in text and f"`{info['default_data']}`" in text
+    rows = {line.split("|")[1].strip(" `"): line for line in text.splitlines() if line.startswith("| `--")}
+    for field in info["config"]:
+        flag = "--" + field["name"].replace("_", "-")
+        assert flag in rows or f"{field['name']} (config only)" in text, f"{name}: {flag} missing"
+        if flag in rows:
+            assert field["help"].split()[0] in rows[flag]
+    for ck in info["checkpoints"]:
+        assert f"`{name}.{ck['tag']}`" in text
+    core = configs.to_dict(TrainConfig())
+    for key in ("steps", "batch_size", "d_steps"):
+        value = info["train_defaults"].get(key)
+        if value is not None and value != core[key]:
+            assert f"--{key.replace('_', '-')} {value}" in text
