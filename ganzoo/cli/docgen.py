@@ -36,6 +36,19 @@ def _option_rows(command: click.Command, ctx: click.Context) -> list[tuple[str, 
     return rows
 
 
+def _help_markdown(text: str) -> str:
+    """A command's help as Markdown: docstring indentation removed, click's \\b paragraphs as code blocks."""
+    import inspect
+
+    out = []
+    for paragraph in inspect.cleandoc(text).split("\n\n"):
+        if paragraph.startswith("\b\n"):
+            out.append("```\n" + inspect.cleandoc(paragraph[2:]) + "\n```")
+        elif paragraph.strip():
+            out.append(" ".join(paragraph.split()))
+    return "\n\n".join(out)
+
+
 def _usage(command: click.Command, ctx: click.Context) -> str:
     return " ".join(command.collect_usage_pieces(ctx))
 
@@ -43,7 +56,7 @@ def _usage(command: click.Command, ctx: click.Context) -> str:
 def _section(path: str, command: click.Command, parent: click.Context) -> list[str]:
     ctx = click.Context(command, info_name=path.split()[-1], parent=parent)
     lines = [f"## `{path}`", "", "```", f"{path} {_usage(command, ctx)}".rstrip(), "```", ""]
-    help_text = (command.help or "").replace("\b\n", "").strip()
+    help_text = _help_markdown(command.help or "")
     if help_text:
         lines += [help_text, ""]
     rows = _option_rows(command, ctx)
