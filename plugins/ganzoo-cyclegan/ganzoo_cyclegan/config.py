@@ -21,19 +21,23 @@ class CycleGANConfig:
     discriminator: Literal["basic", "n_layers", "pixel"] = option(
         "basic", "Discriminator: basic = 70x70 PatchGAN, n_layers = PatchGAN with --n-layers-d, pixel = 1x1.")
     n_layers_d: int = option(3, "Convolution layers of the n_layers PatchGAN.", min=1)
-    ngf: int = option(64, "Generator filters in the last conv layer.", min=1)
-    ndf: int = option(64, "Discriminator filters in the first conv layer.", min=1)
+    ngf: int = option(64, "Generator width: filters of its first and last conv layers.", min=1)
+    ndf: int = option(64, "Discriminator width: filters of its first conv layer.", min=1)
     norm: Literal["instance", "batch", "none"] = option("instance", "Normalisation layer.")
-    dropout: bool = option(False, "Dropout in the generator's ResNet blocks.")
+    dropout: bool = option(False, "Dropout 0.5 in the generator (ResNet blocks, inner U-Net levels); the reference CycleGAN: off.")
     init_type: Literal["normal", "xavier", "kaiming", "orthogonal"] = option("normal", "Weight initialisation.")
     init_gain: float = option(0.02, "Scale of the weight initialisation.", min=0)
-    gan_mode: Literal["lsgan", "vanilla", "wgangp"] = option("lsgan", "Adversarial loss.")
+    gan_mode: Literal["lsgan", "vanilla", "wgangp"] = option(
+        "lsgan", "Adversarial loss: least squares, non-saturating cross-entropy, or Wasserstein.")
+    lambda_gp: float = option(
+        10.0, "Gradient penalty weight with gan_mode wgangp (the reference CycleGAN applies none: 0).", min=0)
     lambda_a: float = option(10.0, "Cycle loss weight A -> B -> A.", min=0)
     lambda_b: float = option(10.0, "Cycle loss weight B -> A -> B.", min=0)
     lambda_identity: float = option(
-        0.5, "Identity loss weight RELATIVE to lambda_a/lambda_b (0.5 x 10 = 5.0 absolute); 0 turns it off.", min=0)
+        0.5, "Identity loss weight RELATIVE to the cycle weights: |G_B(a) - a| counts lambda_identity x lambda_a "
+        "(0.5 x 10 = 5.0 absolute), |G_A(b) - b| lambda_identity x lambda_b; 0 turns it off.", min=0)
     pool_size: int = option(50, "Image pool of earlier fakes shown to the discriminators; 0 disables it.", min=0)
     lr: float = option(2e-4, "Adam learning rate of generators and discriminators.", min=0)
     beta1: float = option(0.5, "Adam beta1.", min=0, max=1)
     n_epochs: int = option(100, "Epochs at the initial learning rate.", min=0)
-    n_epochs_decay: int = option(100, "Epochs of linear decay of the learning rate to zero.", min=0)
+    n_epochs_decay: int = option(100, "Epochs of linear decay of the learning rate towards zero (after n_epochs).", min=0)
