@@ -192,6 +192,9 @@ def test_a_generator_that_ignores_z_raises_the_collapse_warning_within_the_windo
     assert warned and warned[0]["step"] <= window
     assert warned[0]["type"] == "warning" and "mode collapse" in warned[0]["message"] and "try" in warned[0]["message"]
     assert len(warned) == 1  # rate-limited: one line, not one per check
+    smoke_train("toy", out, steps=28, train_overrides={"diagnostics_every": every})  # resumed at step 16
+    assert [c["step"] for c in records(out)[1]] == list(range(every, 29, every))
+    assert [e["step"] for e in events(out) if e["kind"] == "mode_collapse"] == [warned[0]["step"]]  # still limited
 
 
 def test_a_discriminator_with_a_much_higher_learning_rate_raises_the_winning_warning(toy_registry, tmp_path, monkeypatch):
@@ -224,9 +227,10 @@ def test_winning_needs_accuracy_near_one_and_a_rising_generator_loss_for_the_who
     assert r.check(50, {"d_acc": 0.99, "loss_g": 5.0}) == []
     [w] = r.check(60, {"d_acc": 0.99, "loss_g": 6.0})
     assert (w.kind, w.step) == ("d_winning", 60)
-    falling = rules(winning_window=3)
-    for step, loss in ((10, 3.0), (20, 2.0), (30, 1.0)):
-        assert falling.check(step, {"d_acc": 1.0, "loss_g": loss}) == []
+    for losses in ((3.0, 2.0, 1.0), (1.0, 3.0, 2.0)):  # falling, or up and down again
+        other = rules(winning_window=3)
+        for step, loss in zip((10, 20, 30), losses):
+            assert other.check(step, {"d_acc": 1.0, "loss_g": loss}) == []
 
 
 def test_collapse_needs_patience_and_no_recovery():

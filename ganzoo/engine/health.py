@@ -26,6 +26,7 @@ Warnings (one line each, at most once per `cooldown` checks per kind, also appen
 from __future__ import annotations
 
 import contextlib
+import itertools
 import math
 import statistics
 import time
@@ -74,7 +75,7 @@ class HealthConfig:
     winning_accuracy: float = 0.95
     """Discriminator accuracy (mean of real and fake) at or above which it is winning."""
     winning_window: int = 3
-    """Consecutive checks of a winning discriminator (with a rising generator loss) before the warning."""
+    """Consecutive checks of a winning discriminator (with a generator loss rising from check to check)."""
     vanishing: float = 1e-6
     """Gradient norm below which gradients have vanished (adversarial families)."""
     vanishing_patience: int = 2
@@ -198,9 +199,10 @@ class HealthRules:
             return []
         if not all(e["d_acc"] >= c.winning_accuracy for e in recent):
             return []
-        first, last = recent[0]["loss_g"], recent[-1]["loss_g"]
-        if not last > first:
-            return []
+        losses = [e["loss_g"] for e in recent]
+        first, last = losses[0], losses[-1]
+        if not (last > first and all(b >= a for a, b in itertools.pairwise(losses))):
+            return []  # the generator loss must rise through the window, not just end higher
         step0, step1 = recent[0]["step"], recent[-1]["step"]
         message = (
             f"the discriminator is winning: its accuracy stayed above {c.winning_accuracy:.2f} "
