@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -47,7 +48,8 @@ def test_update_keeps_every_hand_written_byte():
     assert cards.update(old, "dcgan", block) == hand.format(block)
     no_markers = "# dcgan\nFigures by hand.\n"
     assert cards.update(no_markers, "dcgan", block) == f"# dcgan\n\n{block}\nFigures by hand.\n"
-    assert cards.update(None, "dcgan", block) == f"# dcgan\n\n{block}\n"
+    created = cards.update(None, "dcgan", block)
+    assert created.startswith(f"# dcgan\n\n{block}\n") and cards.update(created, "dcgan", block) == created
     assert cards.update(cards.update(old, "dcgan", block), "dcgan", block) == hand.format(block)
 
 
@@ -71,3 +73,28 @@ def test_generated_block_lists_what_ganzoo_info_says(name, tmp_path):
         value = info["train_defaults"].get(key)
         if value is not None and value != core[key]:
             assert f"--{key.replace('_', '-')} {value}" in text
+
+
+GALLERY = ROOT / "docs" / "gallery.md"
+MAX_PICTURE_BYTES = 400_000
+MAX_PICTURE_SIDE = 1600
+
+
+def png_size(path: Path) -> tuple[int, int]:
+    data = path.read_bytes()[:24]
+    assert data[:8] == b"\x89PNG\r\n\x1a\n" and data[12:16] == b"IHDR", f"{path} is not a PNG file"
+    return int.from_bytes(data[16:20], "big"), int.from_bytes(data[20:24], "big")
+
+
+def test_gallery_shows_a_small_png_sample_grid_of_every_model():
+    text = GALLERY.read_text(encoding="utf-8")
+    sections = dict(re.findall(r"^## (\w+)\n(.*?)(?=^## |\Z)", text, flags=re.MULTILINE | re.DOTALL))
+    assert list(sections) == list(load().models), "one section per catalogue model, in catalogue order"
+    missing = [name for name, body in sections.items() if "models/img/" not in body]
+    assert not missing, f"no picture yet for: {', '.join(missing)} (commit one under docs/models/img/ and show it on the card)"
+    for body in sections.values():
+        for target in re.findall(r"\]\((models/img/[^)]+\.png)\)", body):
+            path = ROOT / "docs" / target
+            width, height = png_size(path)
+            assert path.stat().st_size <= MAX_PICTURE_BYTES, f"{target}: {path.stat().st_size} bytes; keep pictures small"
+            assert max(width, height) <= MAX_PICTURE_SIDE, f"{target}: {width}x{height} px"
