@@ -54,6 +54,12 @@ def patch_toy(monkeypatch, change) -> None:
     monkeypatch.setattr(toy_model, "build", build)
 
 
+def always_measure_features(monkeypatch) -> None:
+    """Lift the time budget of the feature part, so it runs at every check."""
+    monkeypatch.setattr(health_mod.DEFAULTS, "budget", 1e9)
+    monkeypatch.setattr(health_mod.DEFAULTS, "feature_cost_prior", 0.0)
+
+
 def set_lr(model, name: str, lr: float) -> None:
     for group in model.optimizers[name].param_groups:
         group["lr"] = lr
@@ -72,7 +78,7 @@ class IgnoresLatent(nn.Module):
 
 # -- diagnostics ------------------------------------------------------------------------------------
 def test_diagnostics_on_digits_record_accuracy_gradients_diversity_and_classes(toy_registry, tmp_path, monkeypatch):
-    monkeypatch.setattr(health_mod.DEFAULTS, "budget", 10.0)  # feature checks at every diagnostics step
+    always_measure_features(monkeypatch)
     out = tmp_path / "run"
     smoke_train("toy", out, steps=12, data="digits", train_overrides={"diagnostics_every": 4, "log_every": 4})
     train, checks = records(out)
@@ -339,7 +345,7 @@ def test_skip_d_leaves_the_discriminator_untouched_on_skipped_steps(toy_registry
 )
 def test_resume_is_bit_exact_with_diagnostics_every_two_steps(toy_registry, tmp_path, monkeypatch, data, overrides,
                                                                train_overrides):
-    monkeypatch.setattr(health_mod.DEFAULTS, "budget", 10.0)  # the feature part runs at every check too
+    always_measure_features(monkeypatch)
     extra = {"diagnostics_every": 2, **train_overrides}
     report = check_resume("toy", tmp_path, steps=13, split=5, data=data, overrides=overrides, train_overrides=extra)
     assert report.exact and report.compared > 50
@@ -349,7 +355,10 @@ def test_resume_is_bit_exact_with_diagnostics_every_two_steps(toy_registry, tmp_
     same = compare_checkpoints(tmp_path / "straight/checkpoints/last.safetensors",
                                tmp_path / "off/checkpoints/last.safetensors")
     assert same.exact, same.differing[:5]
-    assert len(records(tmp_path / "straight")[1]) == 6 and not records(tmp_path / "off")[1]
+    checks = records(tmp_path / "straight")[1]
+    assert len(checks) == 6 and not records(tmp_path / "off")[1]
+    if data == "digits":  # the extractor ran too, and changed nothing either
+        assert all("diversity_feature" in c and "class_coverage" in c for c in checks)
 
 
 # -- cost -------------------------------------------------------------------------------------------

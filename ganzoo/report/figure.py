@@ -78,7 +78,7 @@ def draw(run: RunData, *, max_samples: int = 6, dpi: int = 100) -> Any:
     from matplotlib.figure import Figure
 
     fig = Figure(figsize=(14, 16), dpi=dpi, layout="constrained")
-    grid = fig.add_gridspec(5, 2, height_ratios=[1, 1, 1, 0.55, 1.5])
+    grid = fig.add_gridspec(5, 2, height_ratios=[1, 1, 1, 0.55, 1.25])
     axes = {
         PANELS[0]: fig.add_subplot(grid[0, 0]),
         PANELS[1]: fig.add_subplot(grid[0, 1]),
