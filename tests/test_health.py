@@ -288,6 +288,23 @@ def test_warnings_reach_stderr_and_events_through_the_cli(toy_env, tmp_path):
     assert [c["step"] for c in records(out)[1]] == [5, 10, 15, 20, 25]
 
 
+def test_a_failing_diagnostic_turns_diagnostics_off_but_training_goes_on(toy_registry, tmp_path, monkeypatch):
+    def broken(self, began):
+        raise ValueError("simulated bug")
+
+    monkeypatch.setattr(Health, "diagnose", broken)
+    monkeypatch.delenv("GANZOO_DEBUG", raising=False)
+    out = tmp_path / "run"
+    result = smoke_train("toy", out, steps=12, train_overrides={"diagnostics_every": 4})
+    assert result.steps == 12
+    [event] = events(out)
+    assert (event["kind"], event["step"]) == ("diagnostics_failed", 4) and "simulated bug" in event["message"]
+    assert not records(out)[1]
+    monkeypatch.setenv("GANZOO_DEBUG", "1")
+    with pytest.raises(ValueError, match="simulated bug"):
+        smoke_train("toy", tmp_path / "debug", steps=12, train_overrides={"diagnostics_every": 4})
+
+
 # -- balance policies -------------------------------------------------------------------------------
 def d_updates(out: Path) -> int:
     """How many discriminator optimizer steps the run took (Adam counts them in its state)."""

@@ -28,6 +28,7 @@ from __future__ import annotations
 import contextlib
 import itertools
 import math
+import os
 import statistics
 import time
 from collections.abc import Iterator, Mapping, Sequence
@@ -55,7 +56,7 @@ PIXEL_SIDE = 64
 _OBSERVED = ("d_acc_real", "d_acc_fake", "loss_g")
 _NOTHING = contextlib.nullcontext()
 
-WARNING_KINDS = ("d_winning", "mode_collapse", "vanishing_gradients", "exploding_gradients")
+WARNING_KINDS = ("d_winning", "mode_collapse", "vanishing_gradients", "exploding_gradients", "diagnostics_failed")
 
 
 @dataclass
@@ -140,10 +141,14 @@ class GradientCapture:
         grads = [p.grad for group in optimizer.param_groups for p in group["params"] if p.grad is not None]
         if not grads:
             return
-        with torch.no_grad():
-            norms = torch._foreach_norm([g.detach() for g in grads])
-            total = torch.linalg.vector_norm(torch.stack([n.float() for n in norms]))
-        self.norms.setdefault(name, []).append(total)
+        try:
+            with torch.no_grad():
+                norms = [torch.linalg.vector_norm(g.detach().float()) for g in grads if not g.is_sparse]
+                total = torch.linalg.vector_norm(torch.stack(norms)) if norms else None
+        except RuntimeError:  # e.g. gradients on several devices: no norm rather than a failed step
+            return
+        if total is not None:
+            self.norms.setdefault(name, []).append(total)
 
     def remove(self) -> None:
         for handle in self._handles:
@@ -278,13 +283,18 @@ def _missing(value: Any) -> bool:
 # -- the diagnostics --------------------------------------------------------------------------------
 @dataclass
 class _Reference:
-    """Diversity and class coverage of a fixed batch of real images (per image size)."""
+    """Diversity of a fixed batch of real images, at each image size generated images came in."""
 
     images: torch.Tensor
     labels: torch.Tensor | None
     pixel: dict[int, float] = field(default_factory=dict)
-    feature: float | None = None
-    coverage: float | None = None
+    feature: dict[tuple[int, int], float] = field(default_factory=dict)
+
+    def at_size(self, height: int, width: int) -> torch.Tensor:
+        """The real images brought to `height` x `width` (as a growing model's current stage makes them)."""
+        if tuple(self.images.shape[-2:]) == (height, width):
+            return self.images
+        return F.interpolate(self.images, size=(height, width), mode="area")
 
 
 class Health:
@@ -388,8 +398,14 @@ class Health:
         if not self.due(step):
             return None
         began = self._clock()
-        with _isolated_rng(self.model.device):
-            record = self.diagnose(began)
+        try:
+            with _isolated_rng(self.model.device):
+                record = self.diagnose(began)
+        except Exception as exc:  # a diagnostics bug must not end a long run
+            if os.environ.get("GANZOO_DEBUG", "").strip().lower() in {"1", "true", "yes", "on"}:
+                raise
+            self._give_up(step, exc, progress)
+            return None
         self.last = record
         values = {
             "d_acc": _mean_of(record.get("d_acc_real"), record.get("d_acc_fake")),
@@ -415,6 +431,18 @@ class Health:
                 progress.message(f"Warning: step {warning.step}: {warning.message}")
         return record
 
+    def _give_up(self, step: int, exc: Exception, progress: Any) -> None:
+        self.every = 0
+        detail = str(exc).splitlines()[0] if str(exc) else ""
+        warning = HealthWarning(step, "diagnostics_failed",
+                                f"training-health diagnostics failed ({type(exc).__name__}: {detail}) and are off "
+                                "for the rest of this run; training goes on (GANZOO_DEBUG=1 shows the traceback)")
+        self.warnings.append(warning)
+        if self.rundir is not None:
+            self.rundir.append_event(warning.event())
+        if progress is not None:
+            progress.message(f"Warning: step {step}: {warning.message}")
+
     # -- the measurements ---------------------------------------------------------------------
     def diagnose(self, began: float) -> dict[str, Any]:
         record: dict[str, Any] = {}
@@ -439,7 +467,8 @@ class Health:
         if reference is not None:
             real = reference.pixel.get(side)
             if real is None:
-                real = reference.pixel[side] = mean_pairwise_distance(pixel_view(reference.images, side))
+                real_images = reference.at_size(int(images.shape[-2]), int(images.shape[-1]))
+                real = reference.pixel[side] = mean_pairwise_distance(pixel_view(real_images, side))
             record["diversity_pixel"] = pixel / real if real > 0 else None
         if self._optional_affordable(began):
             started = self._clock()
@@ -546,13 +575,12 @@ class Health:
         record["diversity_feature_abs"] = mean_pairwise_distance(feats_t)
         classes = extractor.num_classes if extractor.num_classes == getattr(self.data, "num_classes", None) else None
         if reference is not None:
-            if reference.feature is None:
-                ref_feats, ref_logits = extractor.extract(reference.images)
-                reference.feature = mean_pairwise_distance(torch.from_numpy(ref_feats))
-                if classes and ref_logits is not None:
-                    reference.coverage = _coverage(ref_logits.argmax(1), classes)
-            if reference.feature:
-                record["diversity_feature"] = record["diversity_feature_abs"] / reference.feature
+            size = (int(images.shape[-2]), int(images.shape[-1]))
+            if size not in reference.feature:
+                ref_feats, _ = extractor.extract(reference.at_size(*size))
+                reference.feature[size] = mean_pairwise_distance(torch.from_numpy(ref_feats))
+            if reference.feature[size] > 0:
+                record["diversity_feature"] = record["diversity_feature_abs"] / reference.feature[size]
         if classes and logits is not None:
             predicted = logits.argmax(1)
             record["class_coverage"] = _coverage(predicted, classes)
