@@ -8,6 +8,9 @@
     fd < noise_baseline(clf)                      # closer than real training digits with noise of sigma 0.3
     class_fractions(samples, clf).min() >= 0.04   # no digit class (mode) missing
 
+    report = judge_generator("runs/dcgan-.../")     # all of the above for a trained checkpoint
+    run = timed_cli("train", "dcgan", "--out", d)   # a CLI run with its wall and CPU time
+
 The judge is a small CNN trained on the HELD-OUT half of `digits` (`ganzoo.data.digits_split`), which
 no model trains on, with the preprocessing `resolve_data("digits", DataOptions(image_size=...))`
 uses. Training is deterministic (fixed seed, its own generators; the global RNG state is restored
@@ -22,7 +25,9 @@ bilinear interpolation.
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from functools import cache
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -197,3 +202,77 @@ def class_fractions(images: torch.Tensor, clf: DigitsClassifier) -> np.ndarray:
     """Fraction of `images` that `clf` assigns to each of the 10 digits (sums to 1)."""
     counts = torch.bincount(clf.predict(images), minlength=NUM_CLASSES).double()
     return (counts / counts.sum()).numpy()
+
+
+# -- measuring a trained generator and a default run -------------------------------------------
+@dataclass
+class GeneratorReport:
+    """What `judge_generator` measured (see the module docstring for the measures)."""
+
+    fd: float
+    baseline: float
+    fractions: np.ndarray
+    label_accuracy: list[float] = field(default_factory=list)
+    """For a conditional model: fraction of samples asked for label K that are classified as K, per K."""
+    n: int = 0
+
+    @property
+    def mean_label_accuracy(self) -> float:
+        return float(np.mean(self.label_accuracy)) if self.label_accuracy else float("nan")
+
+    def summary(self) -> str:
+        text = (f"Fréchet to held-out {self.fd:.2f} (noise baseline {self.baseline:.2f}); class fractions "
+                f"{np.round(self.fractions, 3).tolist()} (min {self.fractions.min():.3f})")
+        if self.label_accuracy:
+            text += (f"; label accuracy {self.mean_label_accuracy:.3f} "
+                     f"(per label {[round(a, 3) for a in self.label_accuracy]})")
+        return text
+
+
+def judge_generator(source: str | Path, *, n: int = 901, per_label: int = 200, seed: int = 0) -> GeneratorReport:
+    """Load a checkpoint (file or run folder) trained on digits and measure its samples.
+
+    `n` samples (as many as the training half by default) are compared with the held-out half; a
+    conditional model also draws `per_label` samples for each label.
+    """
+    from ganzoo.engine.inference import load
+
+    loaded = load(str(source))
+    size = getattr(loaded.run_config.model, "image_size", None) or 32
+    clf = digits_classifier(size)
+    images = loaded.generate(n, seed=seed)
+    report = GeneratorReport(frechet_to_heldout(images, clf), noise_baseline(clf), class_fractions(images, clf), n=n)
+    for label in range(loaded.num_classes or 0):
+        labels = torch.full((per_label,), label, dtype=torch.long)
+        report.label_accuracy.append(clf.accuracy(loaded.generate(per_label, seed=seed + 1 + label, labels=labels),
+                                                  labels))
+    return report
+
+
+@dataclass
+class TimedRun:
+    """A finished `ganzoo` subprocess with its wall time and CPU time (user + system, children included)."""
+
+    returncode: int
+    stdout: str
+    stderr: str
+    wall: float
+    cpu: float
+
+
+def timed_cli(*args: str, env: dict[str, str] | None = None, timeout: float = 3600) -> TimedRun:
+    """Run `python -m ganzoo ARGS...` like `ganzoo.testing.run_cli`, measuring wall and CPU time."""
+    import os
+    import resource
+    import subprocess
+    import sys
+    import time
+
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    start = time.perf_counter()
+    done = subprocess.run([sys.executable, "-m", "ganzoo", *args], capture_output=True, text=True, timeout=timeout,
+                          env={**os.environ, "COLUMNS": "200", **(env or {})})
+    wall = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return TimedRun(done.returncode, done.stdout, done.stderr, wall, cpu)

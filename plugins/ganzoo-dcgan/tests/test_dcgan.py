@@ -1,0 +1,92 @@
+"""DCGAN on the engine: conformance, the paper's defaults, sizes and losses, bit-exact resume, the CLI."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import torch
+from PIL import Image
+
+from ganzoo.testing import check_model_spec, check_resume, run_cli, smoke_train
+
+TINY = {"g_width": 8, "d_width": 8, "image_size": 16}
+QUIET = {"diagnostics_every": 0, "sample_every": 1000, "log_every": 1, "batch_size": 16}
+
+
+def test_conformance() -> None:
+    spec = check_model_spec("dcgan")
+    assert spec.factory == "ganzoo_dcgan.model:build"
+    assert spec.default_data == "digits" and spec.train_defaults["steps"] > 0
+
+
+def test_defaults_are_the_papers() -> None:
+    from ganzoo_dcgan.config import DCGANConfig
+    from ganzoo_dcgan.model import build
+
+    cfg = DCGANConfig(channels=3, image_size=64)
+    assert (cfg.latent_dim, cfg.lr_g, cfg.lr_d, cfg.betas_g, cfg.betas_d, cfg.init_std, cfg.loss) == \
+        (100, 2e-4, 2e-4, (0.5, 0.999), (0.5, 0.999), 0.02, "bce")
+    assert (cfg.g_width, cfg.d_width) == (64, 64)
+    model = build(cfg)
+    for name in ("G", "D"):
+        opt = model.optimizers[name]
+        assert isinstance(opt, torch.optim.Adam)
+        assert opt.defaults["lr"] == 2e-4 and opt.defaults["betas"] == (0.5, 0.999)
+    assert model.loss.name == "bce" and model.default_d_steps == 1 and model.default_ema_decay is None
+    images = model.generate(2, generator=torch.Generator().manual_seed(0))
+    assert images.shape == (2, 3, 64, 64)
+
+
+@pytest.mark.parametrize("size,channels", [(16, 1), (32, 3), (128, 3)])
+def test_image_size_and_channels(size: int, channels: int) -> None:
+    from ganzoo_dcgan.config import DCGANConfig
+    from ganzoo_dcgan.model import build
+
+    model = build(DCGANConfig(image_size=size, channels=channels, g_width=4, d_width=4))
+    images = model.generate(3, generator=torch.Generator().manual_seed(1))
+    assert images.shape == (3, channels, size, size)
+    assert model.nets["D"](images).shape == (3,)
+
+
+@pytest.mark.parametrize("loss", ["lsgan", "hinge"])
+def test_loss_is_selectable(tmp_path: Path, loss: str) -> None:
+    result = smoke_train("dcgan", tmp_path / loss, steps=3, overrides={**TINY, "loss": loss}, train_overrides=QUIET)
+    assert result.steps == 3
+    rows = [json.loads(line) for line in (tmp_path / loss / "metrics.jsonl").read_text().splitlines()]
+    assert all(torch.isfinite(torch.tensor(r["loss_d"])) for r in rows if "loss_d" in r)
+    config = (tmp_path / loss / "config.yaml").read_text()
+    assert f"loss: {loss}" in config
+
+
+def test_bad_image_size_is_one_line(tmp_path: Path) -> None:
+    got = run_cli("train", "dcgan", "--image-size", "48", "--steps", "1", "--out", str(tmp_path / "run"),
+                  env={"GANZOO_HOME": str(tmp_path / "home")})
+    assert got.returncode != 0 and "Traceback" not in got.stderr
+    assert "48" in got.stderr and "16" in got.stderr
+
+
+def test_resume_is_bit_exact(tmp_path: Path) -> None:
+    report = check_resume("dcgan", tmp_path, steps=6, split=3, overrides=TINY, train_overrides=QUIET)
+    assert report.exact and report.compared > 20
+
+
+def test_cli_train_writes_the_run_folder_and_samples(tmp_path: Path) -> None:
+    run = tmp_path / "run"
+    env = {"GANZOO_HOME": str(tmp_path / "home"), "OMP_NUM_THREADS": "1"}
+    got = run_cli("train", "dcgan", "--steps", "4", "--g-width", "8", "--d-width", "8", "--batch-size", "16",
+                  "--sample-every", "2", "--log-every", "2", "--diagnostics-every", "0", "--out", str(run), env=env)
+    assert got.returncode == 0, got.stderr
+    assert "4 steps" in got.stderr
+    assert (run / "config.yaml").exists() and (run / "checkpoints" / "last.safetensors").exists()
+    assert sorted(p.name for p in (run / "samples").glob("*.png")) == ["step-000002.png", "step-000004.png"]
+    grid = Image.open(run / "samples" / "step-000004.png")
+    assert grid.size[0] > 8 * 32  # an 8 x 8 grid of 32 x 32 digits
+    rows = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
+    assert [r["step"] for r in rows if "loss_g" in r] == [2, 4]
+    out = tmp_path / "sampled"
+    got = run_cli("sample", str(run), "--n", "5", "--out", str(out), env=env)
+    assert got.returncode == 0, got.stderr
+    files = sorted(out.glob("*.png"))
+    assert len(files) == 5 and Image.open(files[0]).size == (32, 32)
