@@ -5,7 +5,7 @@ from __future__ import annotations
 from ganzoo import hookimpl
 from ganzoo.specs import ModelSpec
 
-#: The built-in demo: 32 px digits, small networks and a short schedule (about 2-3 CPU minutes).
+#: The built-in demo: 32 px digits, small networks and 3 + 3 epochs (about 2 CPU minutes, 678 steps).
 #: The identity loss is off: it asks G_A(b) = b, which fights an inversion (G_A(b) should be -b).
 DIGITS_DEMO = {
     "model": {
@@ -16,8 +16,8 @@ DIGITS_DEMO = {
         "ngf": 16,
         "ndf": 16,
         "lambda_identity": 0.0,
-        "n_epochs": 2,
-        "n_epochs_decay": 2,
+        "n_epochs": 3,
+        "n_epochs_decay": 3,
     },
     "train": {"batch_size": 4, "log_every": 25, "sample_every": 100, "checkpoint_every": 200},
 }
