@@ -1,0 +1,105 @@
+"""A model set up through the real engine, as `ganzoo train NAME` sets it up, stepped in rounds.
+
+`EngineSession(name, ...)` resolves the run configuration with the same precedence rules as
+`ganzoo train` (the model's defaults, registry.yaml, `--set`, flags), resolves the model's data (its
+built-in default or `data`), builds the model with the plugin's factory, and creates the real
+`Trainer` without a run folder. `run(n)` then performs `n` more training steps through
+`Trainer.fit` (so every step goes through `StepContext`, the `BatchStream` and `model.train_step`,
+with the Trainer's own per-step work) and returns one `StepRecord` per step.
+
+Differences from `ganzoo train`, all outside the step: no run folder (so no checkpoint or sample
+files), no progress display, and training-health diagnostics off (`diagnostics_every` 0; they run
+every 100 steps in a normal run and are timed by the health module itself).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import torch
+
+from ganzoo.bench.probe import StepProbe, StepRecord
+from ganzoo.data.source import DataSource
+from ganzoo.engine.model import Model
+from ganzoo.run_config import RunConfig
+
+__all__ = ["EngineSession", "StepRecord", "resolve_run"]
+
+
+def resolve_run(
+    name: str,
+    *,
+    overrides: Mapping[str, Any] | None = None,
+    train_overrides: Mapping[str, Any] | None = None,
+    set_items: Sequence[str] = (),
+) -> tuple[RunConfig, Any]:
+    """The RunConfig `ganzoo train NAME` would use with these model and training flags, and the spec."""
+    from ganzoo.registry import get_registry
+    from ganzoo.run_config import resolve
+
+    registry = get_registry()
+    spec = registry.resolve_model(name).spec
+    entry = registry.catalogue.models.get(spec.name)
+    run = resolve(spec, catalogue_defaults=entry.defaults if entry else None, set_items=tuple(set_items),
+                  model_flags=dict(overrides or {}), train_flags=dict(train_overrides or {}))
+    return run, spec
+
+
+class EngineSession:
+    """One model, its data and a Trainer (no run folder), instrumented by a `StepProbe`."""
+
+    def __init__(
+        self,
+        name: str,
+        *,
+        overrides: Mapping[str, Any] | None = None,
+        train_overrides: Mapping[str, Any] | None = None,
+        set_items: Sequence[str] = (),
+        planned_steps: int = 1000,
+    ) -> None:
+        from ganzoo.engine import rng
+        from ganzoo.engine.precision import resolve_device
+        from ganzoo.engine.run import build_model, load_data
+        from ganzoo.engine.trainer import Trainer
+
+        train = {"diagnostics_every": 0, "steps": planned_steps, **dict(train_overrides or {})}
+        run, spec = resolve_run(name, overrides=overrides, train_overrides=train, set_items=set_items)
+        self.device = resolve_device(run.train.device)
+        if self.device.type == "cuda":
+            torch.backends.cudnn.benchmark = True
+        # The same order as ganzoo.engine.run.train: seed, data, model, device, compile, reseed.
+        rng.seed_everything(run.train.seed)
+        run, data = load_data(run, spec)
+        model = build_model(spec, run.model, training=True)
+        model.to(self.device, channels_last=run.train.channels_last)
+        if run.train.compile:
+            for net in model.nets.values():
+                net.compile()
+        rng.seed_everything(run.train.seed)
+        self.run_config: RunConfig = run
+        self.spec = spec
+        self.data: DataSource = data
+        self.model: Model = model
+        self.trainer = Trainer(run, model, data, None, device=self.device, progress=False)
+        self.probe = StepProbe(self.trainer)
+
+    @property
+    def batch_size(self) -> int:
+        return self.trainer.stream.batch_size
+
+    def run(self, steps: int, *, count_flops: bool = False) -> list[StepRecord]:
+        """Train `steps` more steps; with `count_flops` the first of them runs under the FLOP counter
+        (and is not timed, so `steps - 1` records come back)."""
+        if steps < 1:
+            return []
+        self.probe.clear()
+        if count_flops:
+            self.probe.count_next_step()
+        self.trainer.total_steps = self.trainer.step + steps
+        self.trainer.fit()
+        return list(self.probe.records)
+
+    def close(self) -> None:
+        self.probe.detach()
+        self.trainer.stream.close()
