@@ -25,12 +25,14 @@ class NeuralStyleConfig:
     random_features: bool = option(False, "Use randomly initialised features (degraded; recorded in the output).")
     content_layers: tuple[str, ...] = option(("conv4_2",), "Content layers (convN_M, reluN_M, poolN; timm: levelK).")
     style_layers: tuple[str, ...] = option(GATYS_STYLE_LAYERS, "Style layers (convN_M, reluN_M, poolN; timm: levelK).")
-    content_weight: float = option(1.0, "Content loss weight.", min=0)
+    content_weight: float | None = option(
+        None, "Content loss weight; none: 1 with pretrained features, 100 with random ones.", min=0)
     style_weight: float = option(1e6, "Style loss weight.", min=0)
     tv_weight: float = option(1.0, "Total variation loss weight.", min=0)
     init: Literal["content", "noise", "style"] = option("content", "Starting picture.")
     optimizer: Literal["lbfgs", "adam"] = option("lbfgs", "Optimiser of the picture (one iteration per step).")
-    lr: float | None = option(None, "Step size; none: 1.0 for L-BFGS, 0.02 for Adam.", min=0)
+    lr: float | None = option(None, "Step size; none: 1.0 for L-BFGS, 0.05 for Adam (on the picture's logits).",
+                              min=0)
     lbfgs_history: int = option(20, "L-BFGS memory (pairs of past steps kept, and checkpointed).", min=1)
     scales: int = option(1, "Coarse-to-fine scales, halving the size per scale (1: single scale).", min=1, max=6)
     scale_steps: int | None = option(None, "Steps at each coarser scale; none: an equal share of the run.", min=1)

@@ -28,29 +28,34 @@ from ganzoo_style.losses import blend_grams, content_loss, gram_matrix, style_lo
 class ImageCanvas(nn.Module):
     """The optimised picture: a square canvas whose top-left `extent` (h, w) corner holds the image.
 
+    The picture is stored as logits (`pixels = sigmoid(logits)`), so it always lies in [0, 1]: the
+    optimiser sees exactly the picture that is written, never values that clamping would change.
     A square of the scale's side length keeps the parameter's shape independent of the content's
-    aspect ratio, so a checkpoint loads into a freshly built model; `extent` says where the picture is.
-    The content picture (same extent) is kept beside it for colour preservation and previews.
+    aspect ratio, so a checkpoint loads into a freshly built model; `extent` says where the picture
+    is. The content picture (same extent) is kept beside it for colour preservation and previews.
     """
+
+    #: Pixels are kept this far from 0 and 1 when converted to logits (finite, not saturated).
+    EPS = 1e-3
 
     def __init__(self, side: int, extent: tuple[int, int] | None = None) -> None:
         super().__init__()
         h, w = extent or (side, side)
-        self.pixels = nn.Parameter(torch.zeros(1, 3, side, side))
+        self.logits = nn.Parameter(torch.zeros(1, 3, side, side))
         self.register_buffer("extent", torch.tensor([h, w], dtype=torch.int64))
         self.register_buffer("content", torch.zeros(1, 3, side, side))
 
     @property
     def side(self) -> int:
-        return int(self.pixels.shape[-1])
+        return int(self.logits.shape[-1])
 
     def size(self) -> tuple[int, int]:
         return int(self.extent[0]), int(self.extent[1])
 
     def image(self) -> torch.Tensor:
-        """The picture (1 x 3 x h x w, RGB, nominally [0, 1]); differentiable w.r.t. `pixels`."""
+        """The picture (1 x 3 x h x w, RGB in [0, 1]); differentiable w.r.t. `logits`."""
         h, w = self.size()
-        return self.pixels[:, :, :h, :w]
+        return torch.sigmoid(self.logits[:, :, :h, :w])
 
     def content_image(self) -> torch.Tensor:
         h, w = self.size()
@@ -58,11 +63,11 @@ class ImageCanvas(nn.Module):
 
     @torch.no_grad()
     def fill(self, picture: torch.Tensor, content: torch.Tensor) -> None:
-        """Place `picture` and `content` (1 x 3 x h x w with h, w <= side) in the canvas."""
+        """Place `picture` and `content` (1 x 3 x h x w in [0, 1], h, w <= side) in the canvas."""
         h, w = picture.shape[-2:]
         self.extent.copy_(torch.tensor([h, w]))
-        self.pixels.zero_()
-        self.pixels[:, :, :h, :w] = picture
+        self.logits.zero_()
+        self.logits[:, :, :h, :w] = torch.logit(picture.clamp(self.EPS, 1.0 - self.EPS))
         self.content.zero_()
         self.content[:, :, :h, :w] = content
 
@@ -103,14 +108,14 @@ class NeuralStyle(Model):
 
     # -- set-up ---------------------------------------------------------------------------------
     def _new_optimizer(self) -> None:
-        params = [self.nets["image"].pixels]
+        params = [self.nets["image"].logits]
         if self.config.optimizer == "lbfgs":
             lr = 1.0 if self.config.lr is None else self.config.lr
             # One Trainer step is one L-BFGS iteration (one loss evaluation); the history persists.
             self.optimizers["image"] = torch.optim.LBFGS(params, lr=lr, max_iter=1,
                                                          history_size=self.config.lbfgs_history)
         else:
-            lr = 0.02 if self.config.lr is None else self.config.lr
+            lr = 0.05 if self.config.lr is None else self.config.lr
             self.optimizers["image"] = torch.optim.Adam(params, lr=lr)
 
     def to(self, device: torch.device | str, *, channels_last: bool = False) -> NeuralStyle:
@@ -209,8 +214,21 @@ class NeuralStyle(Model):
         s = style_loss(feats, grams)
         t = tv_loss(picture)
         cfg = self.config
-        total = cfg.content_weight * c + cfg.style_weight * s + cfg.tv_weight * t
+        total = self.content_weight * c + cfg.style_weight * s + cfg.tv_weight * t
         return {"loss": total, "content": c, "style": s, "tv": t}
+
+    @property
+    def content_weight(self) -> float:
+        """The configured content weight, or the default for the kind of features in use.
+
+        The weights' balance depends on the feature network's activation scale: 1 (with style 1e6)
+        is the usual balance for pretrained VGG19 with these loss definitions, while with random
+        features the style term dominates so much that the content disappears; 100 keeps it.
+        """
+        if self.config.content_weight is not None:
+            return float(self.config.content_weight)
+        degraded = self.features is not None and self.features.source.degraded
+        return 100.0 if degraded else 1.0
 
     def train_step(self, ctx: StepContext) -> Mapping[str, torch.Tensor]:
         wanted = self.scale_at(ctx.step)
@@ -218,7 +236,7 @@ class NeuralStyle(Model):
             canvas: ImageCanvas = self.nets["image"]  # type: ignore[assignment]
             with torch.no_grad():
                 bigger = F.interpolate(canvas.image().detach(), size=self._extent(wanted), mode="bicubic",
-                                       align_corners=False)
+                                       align_corners=False).clamp(0.0, 1.0)
             self._set_scale(wanted, bigger)
         canvas = self.nets["image"]  # type: ignore[assignment]
         optimizer = self.optimizers["image"]
@@ -274,7 +292,7 @@ class NeuralStyle(Model):
         return {"columns": 3}
 
     def _result(self, canvas: ImageCanvas) -> torch.Tensor:
-        picture = canvas.image().detach().clamp(0.0, 1.0)
+        picture = canvas.image().detach()
         if self.config.preserve_color:
             picture = img.keep_colors(picture, canvas.content_image())
         return picture
@@ -284,7 +302,7 @@ class NeuralStyle(Model):
         size = canvas.size()
         row = [canvas.content_image().detach()]
         if self.style_pictures:
-            row.append(img.resize(self.style_pictures[0], size).to(canvas.pixels.device))
+            row.append(img.resize(self.style_pictures[0], size).to(canvas.logits.device))
         row.append(self._result(canvas))
         return img.to_signed(torch.cat(row)), len(row)
 

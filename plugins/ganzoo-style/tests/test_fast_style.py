@@ -112,7 +112,7 @@ def test_download_converts_and_stylize_uses_the_pretrained_style(tmp_path: Path)
     archive = tmp_path / "saved_models.zip"
     with zipfile.ZipFile(archive, "w") as zf:
         zf.write(pth, "saved_models/candy.pth")
-    env = {"GANZOO_HOME": str(tmp_path / "home"), "GANZOO_OFFLINE": "1"}
+    env = {"GANZOO_HOME": str(tmp_path / "home"), "GANZOO_OFFLINE": "1", "OMP_NUM_THREADS": "1"}
     got = run_cli("download", "fast_style.candy", "--url", archive.as_uri(), env=env)
     assert got.returncode == 0, got.stderr
     content = tmp_path / "content.png"
