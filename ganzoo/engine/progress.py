@@ -35,6 +35,7 @@ class Progress:
         self._start_time = time.perf_counter()
         self._start_step = start
         if self.enabled and self.interactive:
+            from rich.console import Console
             from rich.progress import (
                 BarColumn,
                 MofNCompleteColumn,
@@ -56,6 +57,7 @@ class Progress:
                 TimeRemainingColumn(),
                 TextColumn("{task.fields[logs]}"),
                 transient=False,
+                console=Console(stderr=True),
             )
             self._bar.start()
             self._task = self._bar.add_task(description, total=total, completed=start, speed="", logs="")

@@ -95,6 +95,10 @@ class Trainer:
             device=device,
             in_memory=data.in_memory,
         )
+        if not model.adversarial and (run.train.d_steps is not None or run.train.balance not in ("", "none")):
+            raise ConfigError(
+                f"--d-steps and --balance apply to models with a discriminator; {run.name!r} has none"
+            )
         d_steps = run.train.d_steps or model.default_d_steps
         self.balance = BalancePolicy.parse(run.train.balance, d_steps)
         decay = run.train.ema_decay if run.train.ema_decay is not None else model.default_ema_decay
@@ -110,6 +114,7 @@ class Trainer:
         self.samples: list[Path] = []
         self.best_value: float | None = None
         self._log_sums: dict[str, float] = {}
+        self._log_counts: dict[str, int] = {}
         self._log_count = 0
         self._last_log_time = time.perf_counter()
         self._last_log_images = 0
@@ -229,6 +234,7 @@ class Trainer:
         for key, value in logs.items():
             v = float(value.detach().float().item()) if isinstance(value, torch.Tensor) else float(value)
             self._log_sums[key] = self._log_sums.get(key, 0.0) + v
+            self._log_counts[key] = self._log_counts.get(key, 0) + 1
         self._log_count += 1
         self._step_logs = logs
 
@@ -248,12 +254,12 @@ class Trainer:
         if self._log_count == 0:
             return
         if self.device.type != "cpu":
-            self._check_finite({k: v / self._log_count for k, v in self._log_sums.items()})
+            self._check_finite(self._means())
         now = time.perf_counter()
         images = self.ctx.images_seen - self._last_log_images
         elapsed = max(1e-9, now - self._last_log_time)
         ips = images / elapsed
-        means = {k: v / self._log_count for k, v in self._log_sums.items()}
+        means = self._means()
         record: dict[str, Any] = {"step": self.step, "epoch": self.epochs_done, **means,
                                   "images_per_s": ips, "lr": self._learning_rates()}
         if self.ctx.counters:
@@ -265,8 +271,12 @@ class Trainer:
                 self._tensorboard.add_scalar(key, value, self.step)
         self._last_logs = means
         progress.update(self.step, images_per_s=ips, logs=means, log_line=True)
-        self._log_sums, self._log_count = {}, 0
+        self._log_sums, self._log_counts, self._log_count = {}, {}, 0
         self._last_log_time, self._last_log_images = now, self.ctx.images_seen
+
+    def _means(self) -> dict[str, float]:
+        # Each value averages over the steps that logged it (e.g. D losses on steps without a D update).
+        return {k: v / max(1, self._log_counts.get(k, 1)) for k, v in self._log_sums.items()}
 
     def _learning_rates(self) -> dict[str, float]:
         return {name: float(opt.param_groups[0]["lr"]) for name, opt in self.model.optimizers.items()}
