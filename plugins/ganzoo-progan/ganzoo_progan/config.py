@@ -21,8 +21,11 @@ class ProGANConfig:
     fmap_max: int = option(512, "Cap on feature maps per layer (paper: 512).", min=1)
     widths: tuple[int, ...] | None = option(None, "Feature maps per resolution 4, 8, 16, ... given explicitly "
                                                   "(overrides fmap_base/fmap_max; set by converted weights).")
-    fade_images: int = option(800_000, "Real images shown while a new resolution fades in (paper: 800k).", min=0)
-    stable_images: int = option(800_000, "Real images shown at each resolution once faded in (paper: 800k).", min=0)
+    fade_images: tuple[int, ...] = option((800_000,), "Real images shown while resolution 8, 16, 32, ... fades in, "
+                                                     "alpha rising linearly from 0 to 1 (last value repeats; paper: 800k).",
+                                          min=0)
+    stable_images: tuple[int, ...] = option((800_000,), "Real images shown at resolution 4, 8, 16, ... once faded in "
+                                                       "(last value repeats; paper: 800k).", min=0)
     batch_sizes: tuple[int, ...] = option((16, 16, 16, 16, 16, 16, 14, 6, 3),
                                           "Batch size per resolution 4, 8, 16, ... (last value repeats; paper: 16 "
                                           "up to 128x128, then 14, 6, 3).")

@@ -1,8 +1,8 @@
 """The growth schedule: resolution, fade-in weight and batch size as functions of the real images shown.
 
 Stage `s` works at `4 * 2**s` pixels. Stage 0 (4x4) only stabilises; every later stage first fades
-in for `fade_images` real images, alpha rising linearly from 0 to 1, then stabilises for
-`stable_images`. After the last stage's stabilisation the schedule is finished and stays at the
+in, alpha rising linearly from 0 to 1, then stabilises. Image counts and batch sizes are given per
+resolution (fade-ins from 8x8 on, stabilisation and batch sizes from 4x4 on; the last value repeats). After the last stage's stabilisation the schedule is finished and stays at the
 final resolution with alpha 1. Everything derives from the number of real images shown so far
 (the Trainer's `images_seen`, restored on resume), so a resume lands on exactly the same point.
 
@@ -12,6 +12,7 @@ Phases are numbered `2 * stage - 1` (fading in) and `2 * stage` (stable), so 0 i
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 
@@ -58,19 +59,18 @@ def num_stages(image_size: int) -> int:
 class GrowthSchedule:
     """Stage, alpha and batch size at any count of real images shown."""
 
-    def __init__(self, image_size: int, fade_images: int, stable_images: int, batch_sizes: tuple[int, ...]) -> None:
-        if not batch_sizes or any(int(b) < 1 for b in batch_sizes):
-            raise ValueError("batch_sizes must list at least one positive batch size")
+    def __init__(self, image_size: int, fade_images: int | Sequence[int], stable_images: int | Sequence[int],
+                 batch_sizes: Sequence[int]) -> None:
         self.stages = num_stages(image_size)
-        self.fade_images = int(fade_images)
-        self.stable_images = int(stable_images)
-        self.batch_sizes = tuple(int(b) for b in batch_sizes)
+        self.fade_images = _counts(fade_images, "fade_images", 0)
+        self.stable_images = _counts(stable_images, "stable_images", 0)
+        self.batch_sizes = _counts(batch_sizes, "batch_sizes", 1)
         phases: list[Phase] = []
         start = 0
         for stage in range(self.stages):
             kinds = (False,) if stage == 0 else (True, False)
             for fading in kinds:
-                images = self.fade_images if fading else self.stable_images
+                images = _pick(self.fade_images, stage - 1) if fading else _pick(self.stable_images, stage)
                 phases.append(Phase(stage, fading, start, images))
                 start += images
         self.phases = tuple(phases)
@@ -82,7 +82,7 @@ class GrowthSchedule:
 
     def batch_size(self, stage: int) -> int:
         """The batch size of stage `stage` (the last listed value repeats)."""
-        return self.batch_sizes[min(stage, len(self.batch_sizes) - 1)]
+        return _pick(self.batch_sizes, stage)
 
     def at(self, images: int) -> Position:
         """The position after `images` real images have been shown."""
@@ -109,3 +109,15 @@ class GrowthSchedule:
             steps += n
             images += n * per_step
         return max(1, steps)
+
+
+def _counts(values: int | Sequence[int], name: str, minimum: int) -> tuple[int, ...]:
+    items = (values,) if isinstance(values, int) else tuple(values)
+    if not items or any(int(v) < minimum for v in items):
+        raise ValueError(f"{name} must list at least one number >= {minimum}, got {values!r}")
+    return tuple(int(v) for v in items)
+
+
+def _pick(values: tuple[int, ...], index: int) -> int:
+    """The value for `index`; the last one repeats."""
+    return values[min(index, len(values) - 1)]

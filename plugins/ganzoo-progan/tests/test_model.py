@@ -15,7 +15,7 @@ from ganzoo.errors import CheckpointError
 from ganzoo.testing import check_model_spec, check_resume, smoke_train
 
 # 16x16 in three stages: 4x4 for 4 steps of 16, then fade-in and stable at 8x8 and 16x16 in steps of 8.
-TINY = {"image_size": 16, "latent_dim": 8, "fmap_base": 32, "fmap_max": 8, "fade_images": 64, "stable_images": 64,
+TINY = {"image_size": 16, "latent_dim": 8, "fmap_base": 32, "fmap_max": 8, "fade_images": (64,), "stable_images": (64,),
         "batch_sizes": (16, 8)}
 QUIET = {"diagnostics_every": 0, "sample_every": 1000, "log_every": 1}
 
@@ -36,7 +36,7 @@ def test_default_config_is_the_papers() -> None:
     from ganzoo_progan.model import ProGAN, build
 
     cfg = ProGANConfig(channels=3, image_size=64)
-    assert (cfg.latent_dim, cfg.fade_images, cfg.stable_images, cfg.lr, cfg.betas) == (512, 800_000, 800_000, 1e-3, (0.0, 0.99))
+    assert (cfg.latent_dim, cfg.fade_images, cfg.stable_images, cfg.lr, cfg.betas) == (512, (800_000,), (800_000,), 1e-3, (0.0, 0.99))
     assert (cfg.gp_weight, cfg.drift, cfg.mbstd_group, ProGAN.default_ema_decay) == (10.0, 0.001, 4, 0.999)
     model = build(cfg)
     assert model.generator.widths == [512, 512, 512, 512, 256]

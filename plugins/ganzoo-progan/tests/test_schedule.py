@@ -43,6 +43,18 @@ def test_total_steps_follow_batch_sizes() -> None:
     assert uneven.total_steps() == 8
 
 
+def test_image_counts_per_resolution() -> None:
+    # Fade-ins listed from 8x8 on, stabilisation from 4x4 on; the last value repeats.
+    s = GrowthSchedule(32, (10, 20), (5, 30, 40), (4, 2))
+    assert [(p.stage, p.fading, p.images) for p in s.phases] == \
+        [(0, False, 5), (1, True, 10), (1, False, 30), (2, True, 20), (2, False, 40), (3, True, 20), (3, False, 40)]
+    assert s.total_images == 165 and s.at(5 + 10 + 30 + 10).alpha == pytest.approx(0.5)
+    with pytest.raises(ValueError, match="batch_sizes"):
+        GrowthSchedule(32, 1, 1, (4, 0))
+    with pytest.raises(ValueError, match="fade_images"):
+        GrowthSchedule(32, (), 1, (4,))
+
+
 def test_zero_fade_jumps_straight_to_the_new_resolution() -> None:
     s = GrowthSchedule(16, 0, 10, (2,))
     assert s.at(9).resolution == 4 and s.at(10).resolution == 8 and s.at(10).alpha == 1.0
