@@ -95,7 +95,7 @@ def parse(doc: Path) -> tuple[list[Step], list[str]]:
 
 def _long_run(command: str) -> str | None:
     try:
-        words = shlex.split(command)
+        words = shlex.split(command, comments=True)
     except ValueError as exc:
         return f"cannot parse {command!r}: {exc}"
     if words[:2] == ["ganzoo", "train"] and not any(w in ("-h", "--help") for w in words):
@@ -198,7 +198,7 @@ def test_documented_commands_run(doc: Path, tmp_path: Path, record_property):
         if step.not_run is not None:
             skipped.append(f"{doc.name}:{step.line}: {step.text} ({step.not_run})")
             continue
-        words = shlex.split(step.text)
+        words = shlex.split(step.text, comments=True)
         if words[0] == "cd" and len(words) == 2:
             cwd = (cwd / words[1]).resolve()
             ran += 1
