@@ -61,8 +61,10 @@ class EngineSession:
         from ganzoo.engine import rng
         from ganzoo.engine.precision import resolve_device
         from ganzoo.engine.run import build_model, load_data
+        from ganzoo.engine.speed import tune_host_allocator
         from ganzoo.engine.trainer import Trainer
 
+        tune_host_allocator()  # as ganzoo.engine.run.train does
         train = {"diagnostics_every": 0, "steps": planned_steps, **dict(train_overrides or {})}
         run, spec = resolve_run(name, overrides=overrides, train_overrides=train, set_items=set_items)
         self.device = resolve_device(run.train.device)

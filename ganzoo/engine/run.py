@@ -76,8 +76,10 @@ def train(run: RunConfig, *, out: str | Path | None = None, resume: bool = True,
     Returns (TrainResult, RunDir); raises `Interrupted` after a SIGINT/SIGTERM checkpoint.
     """
     from ganzoo.engine import rng
+    from ganzoo.engine.speed import tune_host_allocator
     from ganzoo.engine.trainer import Trainer
 
+    tune_host_allocator()
     device = resolve_device(run.train.device)
     dist = dist or DistInfo()
     if dist.enabled and device.type == "cuda":
