@@ -1,12 +1,17 @@
-"""ganzoo.engine.speed: the host allocator setting (same maths, less work)."""
+"""ganzoo.engine.speed: the host allocator setting and fused optimizers (same maths, less work)."""
 
 from __future__ import annotations
 
+import copy
 import json
 import os
 import subprocess
 import sys
 import textwrap
+
+import torch
+
+from ganzoo.engine.speed import use_fused_optimizers
 
 FAULTS = textwrap.dedent("""
     import json, resource, sys, torch
@@ -51,3 +56,67 @@ def test_tuned_allocator_keeps_freed_pages_in_the_process():
         defaults.append(run["faults"])
     assert max(defaults) > 6 * 128 * 256 // 2, defaults
     assert tuned["faults"] < max(defaults) // 10
+
+
+def _nets(seed: int) -> tuple[torch.nn.Module, torch.nn.Module]:
+    torch.manual_seed(seed)
+    # (No bias feeding a batch norm: its gradient is float noise, which Adam would amplify to +-lr.)
+    net = torch.nn.Sequential(torch.nn.Conv2d(3, 8, 3), torch.nn.ReLU(), torch.nn.Flatten(), torch.nn.Linear(8 * 6 * 6, 1))
+    twin = torch.nn.Sequential(torch.nn.Conv2d(3, 8, 3), torch.nn.ReLU(), torch.nn.Flatten(), torch.nn.Linear(8 * 6 * 6, 1))
+    twin.load_state_dict(net.state_dict())
+    return net, twin
+
+
+def _train(net: torch.nn.Module, opt: torch.optim.Optimizer, steps: int = 5) -> None:
+    generator = torch.Generator().manual_seed(1)
+    for _ in range(steps):
+        x = torch.randn(4, 3, 8, 8, generator=generator)
+        opt.zero_grad(set_to_none=True)
+        net(x).square().mean().backward()
+        opt.step()
+
+
+def test_fresh_adam_becomes_fused_and_computes_the_same_update():
+    net, twin = _nets(0)
+    plain = torch.optim.Adam(net.parameters(), lr=1e-2, betas=(0.5, 0.999))
+    fused = torch.optim.Adam(twin.parameters(), lr=1e-2, betas=(0.5, 0.999))
+    assert use_fused_optimizers({"D": fused}, torch.device("cpu")) == ["D"]
+    assert fused.param_groups[0]["fused"] is True
+    _train(net, plain)
+    _train(twin, fused)
+    moved = max((p - q).abs().max().item() for p, q in zip(net.parameters(), _nets(0)[0].parameters()))
+    assert moved > 1e-2
+    for p, q in zip(net.parameters(), twin.parameters()):
+        assert torch.allclose(p, q, atol=1e-6, rtol=1e-5)
+    state = fused.state_dict()
+    assert state["param_groups"][0]["fused"] is True and state["state"][0]["step"].item() == 5
+
+
+def test_explicit_choices_and_other_optimizers_are_left_alone():
+    net, _ = _nets(0)
+    params = list(net.parameters())
+    chosen = torch.optim.Adam(params, foreach=False)
+    sgd = torch.optim.SGD(params, lr=0.1)
+    used = torch.optim.AdamW(params)
+    _train(net, used, steps=1)  # has state: its implementation is already fixed
+    fresh = torch.optim.AdamW(params)
+    switched = use_fused_optimizers({"a": chosen, "b": sgd, "c": used, "d": fresh}, torch.device("cpu"))
+    assert switched == ["d"]
+    assert chosen.param_groups[0]["fused"] is None and used.param_groups[0]["fused"] is None
+    assert use_fused_optimizers({"e": torch.optim.Adam(params)}, torch.device("meta")) == []
+
+
+def test_a_checkpointed_unfused_optimizer_stays_unfused():
+    """Resuming loads the saved settings over the fused switch, so old runs continue exactly."""
+    net, twin = _nets(0)
+    old = torch.optim.Adam(net.parameters(), lr=1e-2)
+    _train(net, old, steps=2)
+    resumed = torch.optim.Adam(twin.parameters(), lr=1e-2)
+    twin.load_state_dict(net.state_dict())
+    use_fused_optimizers({"G": resumed}, torch.device("cpu"))
+    resumed.load_state_dict(copy.deepcopy(old.state_dict()))  # as if read back from a checkpoint file
+    assert resumed.param_groups[0]["fused"] is None
+    _train(net, old, steps=2)
+    _train(twin, resumed, steps=2)
+    for p, q in zip(net.parameters(), twin.parameters()):
+        assert torch.equal(p, q)

@@ -61,7 +61,7 @@ class EngineSession:
         from ganzoo.engine import rng
         from ganzoo.engine.precision import resolve_device
         from ganzoo.engine.run import build_model, load_data
-        from ganzoo.engine.speed import tune_host_allocator
+        from ganzoo.engine.speed import tune_host_allocator, use_fused_optimizers
         from ganzoo.engine.trainer import Trainer
 
         tune_host_allocator()  # as ganzoo.engine.run.train does
@@ -70,7 +70,7 @@ class EngineSession:
         self.device = resolve_device(run.train.device)
         if self.device.type == "cuda":
             torch.backends.cudnn.benchmark = True
-        # The same order as ganzoo.engine.run.train: seed, data, model, device, compile, reseed.
+        # The same order as ganzoo.engine.run.train: seed, data, model, device, compile, optimizers, reseed.
         rng.seed_everything(run.train.seed)
         run, data = load_data(run, spec)
         model = build_model(spec, run.model, training=True)
@@ -78,6 +78,7 @@ class EngineSession:
         if run.train.compile:
             for net in model.nets.values():
                 net.compile()
+        use_fused_optimizers(model.optimizers, self.device)
         rng.seed_everything(run.train.seed)
         self.run_config: RunConfig = run
         self.spec = spec

@@ -76,7 +76,7 @@ def train(run: RunConfig, *, out: str | Path | None = None, resume: bool = True,
     Returns (TrainResult, RunDir); raises `Interrupted` after a SIGINT/SIGTERM checkpoint.
     """
     from ganzoo.engine import rng
-    from ganzoo.engine.speed import tune_host_allocator
+    from ganzoo.engine.speed import tune_host_allocator, use_fused_optimizers
     from ganzoo.engine.trainer import Trainer
 
     tune_host_allocator()
@@ -107,6 +107,7 @@ def train(run: RunConfig, *, out: str | Path | None = None, resume: bool = True,
     if run.train.compile:
         for net in model.nets.values():
             net.compile()
+    use_fused_optimizers(model.optimizers, device)
     if dist.is_main:
         rundir.write_config(run.to_dict())
     rng.seed_everything(run.train.seed, dist.rank)  # distinct training randomness per process
