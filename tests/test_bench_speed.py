@@ -9,6 +9,7 @@ import subprocess
 import sys
 import textwrap
 
+import pytest
 import torch
 
 from ganzoo.engine.speed import use_fused_optimizers
@@ -120,3 +121,43 @@ def test_a_checkpointed_unfused_optimizer_stays_unfused():
     _train(twin, resumed, steps=2)
     for p, q in zip(net.parameters(), twin.parameters()):
         assert torch.equal(p, q)
+
+
+def test_logs_summed_on_the_device_give_the_same_metrics_without_reading_back_per_step(toy_registry, monkeypatch):
+    """The accelerator path (values stay on the device until logging), exercised on the CPU."""
+    from ganzoo.bench.session import EngineSession
+
+    runs = {}
+    for every_step in (True, False):
+        torch.manual_seed(0)
+        session = EngineSession("toy", train_overrides={"log_every": 5, "batch_size": 16})
+        session.trainer.read_logs_every_step = every_step
+        reads = []
+        original = torch.Tensor.item
+
+        def item(tensor, reads=reads, original=original):
+            reads.append(1)
+            return original(tensor)
+
+        monkeypatch.setattr(torch.Tensor, "item", item)
+        session.run(10)
+        monkeypatch.setattr(torch.Tensor, "item", original)
+        runs[every_step] = (dict(session.trainer._last_logs), len(reads))
+        session.close()
+    (logs_host, reads_host), (logs_device, reads_device) = runs[True], runs[False]
+    assert set(logs_host) == set(logs_device) and {"loss_d", "loss_g", "d_acc_real"} <= set(logs_host)
+    for key, value in logs_host.items():
+        assert logs_device[key] == pytest.approx(value, rel=1e-6, abs=1e-7), key
+    assert reads_host >= 10 * len(logs_host)  # every value of every step, read and checked
+    assert reads_device == 0  # nothing read back with .item() inside the steps
+
+
+def test_a_non_finite_loss_still_stops_training_when_logs_stay_on_the_device(toy_registry):
+    from ganzoo.bench.session import EngineSession
+    from ganzoo.errors import TrainingStopped
+
+    session = EngineSession("toy", overrides={"explode_at": 3}, train_overrides={"log_every": 5})
+    session.trainer.read_logs_every_step = False
+    with pytest.raises(TrainingStopped, match="non-finite loss at step 5: loss_g=nan"):
+        session.run(10)
+    session.close()

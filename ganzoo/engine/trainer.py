@@ -113,7 +113,9 @@ class Trainer:
         self.preview_inputs: Any = None
         self.samples: list[Path] = []
         self.best_value: float | None = None
-        self._log_sums: dict[str, float] = {}
+        #: Read logged values back at every step (CPU); else sum them on the device until logging.
+        self.read_logs_every_step = device.type == "cpu"
+        self._log_sums: dict[str, Any] = {}  # floats, or device tensors until read back
         self._log_counts: dict[str, int] = {}
         self._log_count = 0
         self._last_log_time = time.perf_counter()
@@ -182,7 +184,7 @@ class Trainer:
                             scheduler.step()
                     self._finish_epochs()
                     self._accumulate(logs)
-                    if self.device.type == "cpu":
+                    if self.read_logs_every_step:
                         self._check_finite(logs)
                     health.after_step(self.step, self.epochs_done, logs, progress)
                     self._periodic(progress)
@@ -231,12 +233,27 @@ class Trainer:
 
     # -- logging ----------------------------------------------------------------------------
     def _accumulate(self, logs: Mapping[str, Any]) -> None:
+        # On the CPU, values are read at once (it costs nothing); on an accelerator they are summed
+        # on the device and read back in one transfer when logging, so the step never waits for it.
         for key, value in logs.items():
-            v = float(value.detach().float().item()) if isinstance(value, torch.Tensor) else float(value)
-            self._log_sums[key] = self._log_sums.get(key, 0.0) + v
+            if not isinstance(value, torch.Tensor):
+                v: Any = float(value)
+            elif self.read_logs_every_step:
+                v = float(value.detach().float().item())
+            else:
+                v = value.detach().to(torch.float32 if self.device.type == "mps" else torch.float64).reshape(())
+            previous = self._log_sums.get(key)
+            self._log_sums[key] = v if previous is None else previous + v
             self._log_counts[key] = self._log_counts.get(key, 0) + 1
         self._log_count += 1
         self._step_logs = logs
+
+    def _read_log_sums(self) -> None:
+        """Bring sums kept on the device to the host (one transfer, one synchronisation)."""
+        keys = [k for k, v in self._log_sums.items() if isinstance(v, torch.Tensor)]
+        if keys:
+            values = torch.stack([self._log_sums[k].to(self.device) for k in keys]).cpu().tolist()
+            self._log_sums.update(zip(keys, values))
 
     def _check_finite(self, logs: Mapping[str, Any]) -> None:
         for key, value in logs.items():
@@ -253,7 +270,8 @@ class Trainer:
     def _flush_logs(self, progress: Progress, force: bool = False) -> None:
         if self._log_count == 0:
             return
-        if self.device.type != "cpu":
+        self._read_log_sums()
+        if not self.read_logs_every_step:
             self._check_finite(self._means())
         now = time.perf_counter()
         images = self.ctx.images_seen - self._last_log_images
