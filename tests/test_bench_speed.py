@@ -161,3 +161,23 @@ def test_a_non_finite_loss_still_stops_training_when_logs_stay_on_the_device(toy
     with pytest.raises(TrainingStopped, match="non-finite loss at step 5: loss_g=nan"):
         session.run(10)
     session.close()
+
+
+def test_fused_optimizers_take_the_loss_scale_from_the_grad_scaler():
+    """fp16's loss scaler: same steps, and a step with an infinite gradient is skipped, as unfused."""
+    torch.manual_seed(0)
+    w = torch.randn(10, requires_grad=True)
+    twin = w.detach().clone().requires_grad_(True)
+    plain, fused = torch.optim.Adam([w], lr=1e-2), torch.optim.Adam([twin], lr=1e-2)
+    assert use_fused_optimizers({"G": fused}, torch.device("cpu")) == ["G"]
+    assert fused._step_supports_amp_scaling
+    scalers = torch.amp.GradScaler("cpu"), torch.amp.GradScaler("cpu")
+    inputs = [torch.randn(10) for _ in range(4)] + [torch.full((10,), float("inf"))]
+    for x in inputs:
+        for param, opt, scaler in ((w, plain, scalers[0]), (twin, fused, scalers[1])):
+            opt.zero_grad()
+            scaler.scale((param * x).sum() ** 2).backward()
+            scaler.step(opt)
+            scaler.update()
+    assert torch.equal(w, twin) and torch.isfinite(twin).all()
+    assert scalers[0].get_scale() == scalers[1].get_scale() < 65536.0  # the inf step lowered the scale

@@ -82,5 +82,8 @@ def use_fused_optimizers(optimizers: Mapping[str, torch.optim.Optimizer], device
         for group in groups:
             group["fused"] = True
         opt.defaults["fused"] = True
+        # As torch.optim.Adam(fused=True) sets it: a GradScaler hands the fused kernel its scale and
+        # inf flag instead of unscaling first and reading the flag back on the host.
+        opt._step_supports_amp_scaling = True
         switched.append(name)
     return switched
