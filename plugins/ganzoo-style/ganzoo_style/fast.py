@@ -187,8 +187,9 @@ class FastStyle(Model):
             return None
         k = min(4, n, len(dataset))
         picks = torch.randperm(len(dataset), generator=generator)[:k].tolist()
-        items = [self.content_of({key: v.unsqueeze(0) for key, v in dataset[(i, 0)].items()
-                                  if isinstance(v, torch.Tensor) and v.dim() == 3}) for i in picks]
+        seeds = torch.randint(0, 2**31 - 1, (k,), generator=generator).tolist()  # distinct crops of one photo
+        items = [self.content_of({key: v.unsqueeze(0) for key, v in dataset[(i, seed)].items()
+                                  if isinstance(v, torch.Tensor) and v.dim() == 3}) for i, seed in zip(picks, seeds)]
         return torch.cat(items)
 
     def preview(self, inputs: Any, nets: Mapping[str, nn.Module]) -> tuple[torch.Tensor, int]:

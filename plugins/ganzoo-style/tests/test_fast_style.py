@@ -69,6 +69,13 @@ def test_trains_a_few_steps_and_the_loss_falls(tmp_path: Path) -> None:
     x = torch.rand(1, 3, 30, 44) * 2 - 1
     y = loaded.model.stylize(x, nets=loaded.nets)
     assert y.shape == x.shape and y.min() >= -1 and y.max() <= 1
+    # Previews show different crops of the one content photograph.
+    from ganzoo.data import resolve_data
+    from ganzoo.data.source import DataOptions
+
+    inputs = loaded.model.preview_inputs(64, torch.Generator().manual_seed(0),
+                                         resolve_data("photos", DataOptions(image_size=32)))
+    assert inputs.shape == (4, 3, 32, 32) and not torch.equal(inputs[0], inputs[1])
 
 
 def test_resume_is_exact(tmp_path: Path) -> None:
