@@ -272,7 +272,9 @@ def _open(path: str | Path, *, load_tensors: bool) -> tuple[dict[str, Any], dict
     try:
         with safe_open(str(file), framework="pt", device="cpu") as fh:
             raw = fh.metadata() or {}
-            tensors = {k: fh.get_tensor(k) for k in fh.keys()} if load_tensors else {}  # noqa: SIM118
+            # clone(): fresh, aligned memory; tensors at odd offsets of the file buffer can round
+            # reductions differently, which would break bit-exact resume.
+            tensors = {k: fh.get_tensor(k).clone() for k in fh.keys()} if load_tensors else {}  # noqa: SIM118
     except CheckpointError:
         raise
     except Exception as exc:
