@@ -260,18 +260,26 @@ class TimedRun:
     cpu: float
 
 
-def timed_cli(*args: str, env: dict[str, str] | None = None, timeout: float = 3600) -> TimedRun:
-    """Run `python -m ganzoo ARGS...` like `ganzoo.testing.run_cli`, measuring wall and CPU time."""
+def timed_cli(*args: str, env: dict[str, str] | None = None, threads: int | None = 1,
+              timeout: float = 3600) -> TimedRun:
+    """Run `python -m ganzoo ARGS...` like `ganzoo.testing.run_cli`, measuring wall and CPU time.
+
+    With `threads` (default 1) the run's torch uses that many threads (OMP_NUM_THREADS). The CPU time
+    of a one-thread run is the wall time it needs on one idle core, so it bounds the wall time on an
+    idle multi-core machine from above; unlike wall time, or the CPU time of a multi-threaded run
+    (whose threads spin while waiting for each other), it does not grow when the machine is shared.
+    """
     import os
     import resource
     import subprocess
     import sys
     import time
 
+    extra = {"OMP_NUM_THREADS": str(threads), "MKL_NUM_THREADS": str(threads)} if threads else {}
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
     done = subprocess.run([sys.executable, "-m", "ganzoo", *args], capture_output=True, text=True, timeout=timeout,
-                          env={**os.environ, "COLUMNS": "200", **(env or {})})
+                          env={**os.environ, "COLUMNS": "200", **extra, **(env or {})})
     wall = time.perf_counter() - start
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)

@@ -9,6 +9,8 @@ import pytest
 from ganzoo.testing.quality import judge_generator, timed_cli
 
 BUDGET_SECONDS = 300  # the bound for the default run on this 2-core CPU
+# The run uses one thread: its CPU time is its wall time on one idle core, an upper bound for two cores
+# that does not depend on how busy the shared machine is (see ganzoo.testing.quality.timed_cli).
 
 
 @pytest.mark.slow
@@ -18,8 +20,8 @@ def test_default_run_draws_the_label_it_is_given(tmp_path: Path) -> None:
     done = timed_cli("train", "cgan", "--out", str(run), env={"GANZOO_HOME": str(tmp_path / "home")})
     assert done.returncode == 0, done.stderr
     report = judge_generator(run, per_label=200)
-    print(f"\ncgan default run: wall {done.wall:.0f} s, CPU {done.cpu:.0f} s (CPU/2 {done.cpu / 2:.0f} s); "
+    print(f"\ncgan default run: wall {done.wall:.0f} s, one-thread CPU {done.cpu:.0f} s; "
           + report.summary())
-    assert done.cpu / 2 <= BUDGET_SECONDS
+    assert done.cpu <= BUDGET_SECONDS
     assert len(report.label_accuracy) == 10
     assert report.mean_label_accuracy >= 0.90

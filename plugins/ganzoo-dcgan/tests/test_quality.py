@@ -9,6 +9,8 @@ import pytest
 from ganzoo.testing.quality import judge_generator, timed_cli
 
 BUDGET_SECONDS = 300  # the bound for the default run on this 2-core CPU
+# The run uses one thread: its CPU time is its wall time on one idle core, an upper bound for two cores
+# that does not depend on how busy the shared machine is (see ganzoo.testing.quality.timed_cli).
 
 
 @pytest.mark.slow
@@ -19,9 +21,8 @@ def test_default_run_beats_the_noise_baseline_without_missing_digits(tmp_path: P
     assert done.returncode == 0, done.stderr
     assert any((run / "samples").glob("*.png")) and (run / "checkpoints" / "last.safetensors").exists()
     report = judge_generator(run)
-    print(f"\ndcgan default run: wall {done.wall:.0f} s, CPU {done.cpu:.0f} s (CPU/2 {done.cpu / 2:.0f} s); "
+    print(f"\ndcgan default run: wall {done.wall:.0f} s, one-thread CPU {done.cpu:.0f} s; "
           + report.summary())
-    # CPU time / 2 estimates the wall time on an idle 2-core machine (wall time depends on the load).
-    assert done.cpu / 2 <= BUDGET_SECONDS
+    assert done.cpu <= BUDGET_SECONDS
     assert report.fd < report.baseline
     assert report.fractions.min() >= 0.04
