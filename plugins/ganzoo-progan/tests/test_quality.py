@@ -21,6 +21,7 @@ def _cpu_seconds() -> float:
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(3600)  # about 5 CPU minutes; far more wall time on a busy machine
 def test_default_run_reaches_32px_with_recognisable_digits(tmp_path: Path) -> None:
     run = tmp_path / "run"
     wall, cpu = time.perf_counter(), _cpu_seconds()
