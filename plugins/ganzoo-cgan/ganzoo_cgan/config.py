@@ -16,7 +16,7 @@ class CGANConfig:
     channels: int | None = option(None, "Image channels, 1 or 3; none: those of the data set.", choices=(1, 3))
     num_classes: int | None = option(None, "Number of classes; none: those of the data set.", min=2)
     conditioning: Literal["concat", "projection"] = option(
-        "concat", "How the discriminator sees the label: concatenated embedding maps or a projection.")
+        "concat", "How the discriminator sees the label: one-hot label maps concatenated to the image, or a projection.")
     embed_dim: int = option(50, "Size of the label embedding given to the generator.", min=1)
     latent_dim: int = option(100, "Length of the latent vector z.", min=1)
     g_width: int = option(64, "Generator feature maps before the output layer.", min=1)
