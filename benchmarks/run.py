@@ -39,13 +39,13 @@ PROFILES: dict[str, dict[str, Any]] = {
         "dcgan": {"image_size": 64, "batch_size": 64, "width": 64, "steps": 3},
         "cyclegan": {"image_size": 128, "batch_size": 1, "generator": "resnet_9blocks", "ngf": 64, "ndf": 64,
                      "steps": 2},
-        "data": {"dcgan": {"image_size": 64, "batch_size": 64, "files": 256, "side": 96, "steps": 4},
+        "data": {"dcgan": {"image_size": 64, "batch_size": 64, "files": 256, "side": 96, "steps": 4, "width": 64},
                  "cyclegan": {"image_size": 128, "load_size": 143, "batch_size": 1, "files": 64, "steps": 4,
                               "generator": "resnet_9blocks", "ngf": 64, "ndf": 64}},
-        "inference": {"sample_n": 1024, "dcgan_size": 64, "translate_n": 100, "translate_inprocess": 32,
+        "inference": {"sample_n": 1024, "dcgan_size": 64, "dcgan_width": 64, "translate_n": 100, "translate_inprocess": 32,
                       "cyclegan": {"image_size": 128, "generator": "resnet_9blocks", "ngf": 64, "ndf": 64}},
         "scale": {"sizes": (32, 64, 128, 256), "size_batch": 16, "batches": (8, 16, 32, 64, 128), "batch_px": 64,
-                  "steps": 3},
+                  "steps": 3, "extra": ("--set", "g_width=64", "--set", "d_width=64")},
     },
     "quick": {
         "rounds": 2,
@@ -55,7 +55,7 @@ PROFILES: dict[str, dict[str, Any]] = {
         "data": {"dcgan": {"image_size": 32, "batch_size": 8, "files": 16, "side": 40, "steps": 2, "width": 16},
                  "cyclegan": {"image_size": 32, "load_size": 36, "batch_size": 1, "files": 4, "steps": 2,
                               "generator": "resnet_6blocks", "ngf": 8, "ndf": 8}},
-        "inference": {"sample_n": 32, "dcgan_size": 32, "translate_n": 4, "translate_inprocess": 4,
+        "inference": {"sample_n": 32, "dcgan_size": 32, "dcgan_width": 16, "translate_n": 4, "translate_inprocess": 4,
                       "cyclegan": {"image_size": 32, "generator": "resnet_6blocks", "ngf": 8, "ndf": 8}},
         "scale": {"sizes": (16, 32), "size_batch": 4, "batches": (2, 4), "batch_px": 16, "steps": 1,
                   "extra": ("--set", "g_width=8", "--set", "d_width=8")},
@@ -136,7 +136,9 @@ def run_inference(results: dict[str, Any], profile: dict[str, Any], work: Path) 
     p = profile["inference"]
     out: dict[str, Any] = {}
     size = p["dcgan_size"]
-    ckpt = inference.train_checkpoint("dcgan", work / "dcgan-run", overrides={"image_size": size, "channels": 3})
+    width = p["dcgan_width"]
+    ckpt = inference.train_checkpoint("dcgan", work / "dcgan-run", overrides={"image_size": size, "channels": 3,
+                                                                             "g_width": width, "d_width": width})
     out["sample"] = inference.sample(ckpt, p["sample_n"])
     log(f"sample: {out['sample']['cli_images_per_s']:.1f} images/s end to end")
     cyc = p["cyclegan"]

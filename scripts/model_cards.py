@@ -118,8 +118,9 @@ def card_block(name: str) -> str:
             sha = code(ck.sha256[:16] + "…") if ck.sha256 else "unpublished"
             lines.append(f"| {code(f'{name}.{tag}')} | {cell(ck.dataset)} | {code(ck.format)} | {cell(ck.license)} "
                          f"| {size} | {sha} | {cell(ck.source)} |")
-        lines += ["", f"`ganzoo download {name}.TAG` fetches, verifies and converts one; "
-                      f"`ganzoo sample {name}.TAG ...` does it on first use."]
+        use = {"image-to-image": f"`ganzoo translate {name}.TAG --input DIR ...`",
+               "style-transfer": f"`ganzoo stylize --style {name}.TAG ...`"}.get(spec.task, f"`ganzoo sample {name}.TAG ...`")
+        lines += ["", f"`ganzoo download {name}.TAG` fetches, verifies and converts one; {use} does it on first use."]
     else:
         lines.append("None listed in registry.yaml.")
     lines.append(END)
