@@ -37,7 +37,10 @@ class CycleGANConfig:
         0.5, "Identity loss weight RELATIVE to the cycle weights: |G_B(a) - a| counts lambda_identity x lambda_a "
         "(0.5 x 10 = 5.0 absolute), |G_A(b) - b| lambda_identity x lambda_b; 0 turns it off.", min=0)
     pool_size: int = option(50, "Image pool of earlier fakes shown to the discriminators; 0 disables it.", min=0)
-    lr: float = option(2e-4, "Adam learning rate of generators and discriminators.", min=0)
-    beta1: float = option(0.5, "Adam beta1.", min=0, max=1)
+    lr: float = option(2e-4, "Adam learning rate of the generators (and of the discriminators unless lr_d).", min=0)
+    beta1: float = option(0.5, "Adam beta1 of the generators (and of the discriminators unless beta1_d).", min=0, max=1)
+    lr_d: float | None = option(
+        None, "Discriminators' Adam learning rate (two time-scale updates); none: lr, as the reference.", min=0)
+    beta1_d: float | None = option(None, "Discriminators' Adam beta1; none: beta1, as the reference.", min=0, max=1)
     n_epochs: int = option(100, "Epochs at the initial learning rate.", min=0)
     n_epochs_decay: int = option(100, "Epochs of linear decay of the learning rate towards zero (after n_epochs).", min=0)

@@ -80,12 +80,13 @@ class CycleGAN(Model):
                 D = make_discriminator(config.discriminator, channels, config.ndf, n_layers=config.n_layers_d,
                                        norm=config.norm)
                 self.nets[name] = init_weights(D, config.init_type, config.init_gain)
-            betas = (config.beta1, 0.999)
+            lr_d = config.lr if config.lr_d is None else config.lr_d
+            beta1_d = config.beta1 if config.beta1_d is None else config.beta1_d
             self.optimizers = {
                 "G": torch.optim.Adam([*self.nets["G_A"].parameters(), *self.nets["G_B"].parameters()],
-                                      lr=config.lr, betas=betas),
+                                      lr=config.lr, betas=(config.beta1, 0.999)),
                 "D": torch.optim.Adam([*self.nets["D_A"].parameters(), *self.nets["D_B"].parameters()],
-                                      lr=config.lr, betas=betas),
+                                      lr=lr_d, betas=(beta1_d, 0.999)),
             }
             self.schedulers = {
                 name: torch.optim.lr_scheduler.LambdaLR(opt, LinearDecay(config.n_epochs, config.n_epochs_decay))

@@ -54,6 +54,18 @@ def test_reference_defaults_and_digits_demo_defaults():
     assert user.model.lambda_identity == 0.5 and user.model.image_size == 24  # user values win
 
 
+def test_discriminators_can_have_their_own_learning_rate_and_beta1(tmp_path):
+    model = build(tiny_config(lr_d=1e-3, beta1_d=0.9))
+    assert (model.optimizers["G"].defaults["lr"], model.optimizers["G"].defaults["betas"]) == (2e-4, (0.5, 0.999))
+    assert (model.optimizers["D"].defaults["lr"], model.optimizers["D"].defaults["betas"]) == (1e-3, (0.9, 0.999))
+    reference = build(tiny_config())
+    assert reference.optimizers["D"].defaults["lr"] == reference.optimizers["G"].defaults["lr"] == 2e-4
+    smoke_train("cyclegan", tmp_path / "run", steps=2, overrides={**TINY, "lr_d": 1e-3},
+                train_overrides={"batch_size": 2, "log_every": 1, "diagnostics_every": 0})
+    rows = [json.loads(line) for line in (tmp_path / "run" / "metrics.jsonl").read_text().splitlines()]
+    assert [r["lr"] for r in rows if "lr" in r][-1] == {"G": 2e-4, "D": 1e-3}
+
+
 def tiny_config(**changes) -> CycleGANConfig:
     return replace(CycleGANConfig(), **{"channels": 1, "load_size": None, "flip": False, **TINY, **changes})
 

@@ -211,6 +211,8 @@ def build(config: ProGANConfig, *, training: bool = True) -> ProGAN:
     channels = config.channels or 1
     if len(config.betas) != 2:
         raise ConfigError(f"betas must be two numbers, got {config.betas!r}")
+    if config.betas_d is not None and len(config.betas_d) != 2:
+        raise ConfigError(f"betas_d must be two numbers, got {config.betas_d!r}")
     try:
         widths = stage_widths(config.image_size, config.fmap_base, config.fmap_max, config.widths)
         schedule = GrowthSchedule(config.image_size, config.fade_images, config.stable_images, config.batch_sizes)
@@ -220,7 +222,8 @@ def build(config: ProGANConfig, *, training: bool = True) -> ProGAN:
     D = Discriminator(widths, channels, hidden_width(config.fmap_base, config.fmap_max, config.widths),
                       config.mbstd_group)
     betas = (float(config.betas[0]), float(config.betas[1]))
+    betas_d = betas if config.betas_d is None else (float(config.betas_d[0]), float(config.betas_d[1]))
     opt_g = torch.optim.Adam(G.parameters(), lr=config.lr, betas=betas)
-    opt_d = torch.optim.Adam(D.parameters(), lr=config.lr, betas=betas)
+    opt_d = torch.optim.Adam(D.parameters(), lr=config.lr if config.lr_d is None else config.lr_d, betas=betas_d)
     return ProGAN(config, schedule=schedule, generator=G, discriminator=D, opt_g=opt_g, opt_d=opt_d,
                   loss=get_loss("wasserstein"), latent_dim=config.latent_dim)

@@ -45,6 +45,17 @@ def test_default_config_is_the_papers() -> None:
     assert model.total_steps_hint(100) == 800_000 // 16 + 4 * 1_600_000 // 16
 
 
+def test_two_time_scale_learning_rates_and_betas(tmp_path: Path) -> None:
+    from ganzoo_progan.config import ProGANConfig
+    from ganzoo_progan.model import build
+
+    model = build(ProGANConfig(channels=1, lr_d=4e-3, betas_d=(0.5, 0.9), **TINY))
+    assert model.optimizers["G"].defaults["lr"] == 1e-3 and model.optimizers["G"].defaults["betas"] == (0.0, 0.99)
+    assert model.optimizers["D"].defaults["lr"] == 4e-3 and model.optimizers["D"].defaults["betas"] == (0.5, 0.9)
+    smoke_train("progan", tmp_path / "run", steps=2, overrides={**TINY, "lr_d": 4e-3}, train_overrides=QUIET)
+    assert metrics(tmp_path / "run")[-1]["lr"] == {"G": 1e-3, "D": 4e-3}  # both logged, each its own
+
+
 def test_growth_through_the_schedule(tmp_path: Path) -> None:
     result = smoke_train("progan", tmp_path / "run", steps=None, overrides=TINY,
                          train_overrides={**QUIET, "sample_every": 4})
