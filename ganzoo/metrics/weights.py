@@ -2,32 +2,15 @@
 
 from __future__ import annotations
 
-import hashlib
 import os
 from pathlib import Path
 
+from ganzoo.download import file_sha256
 from ganzoo.errors import DownloadError, GanzooError
 from ganzoo.metrics.catalog import INCEPTION_WEIGHTS_FILE
 
 INCEPTION_TAG = "inception-fid"
 """The entry of registry.yaml's `weights:` section that lists the FID Inception file."""
-
-_HASHES: dict[tuple[str, int, int], str] = {}
-
-
-def file_sha256(path: str | os.PathLike[str]) -> str:
-    """The full sha256 of a file (remembered per path, size and modification time)."""
-    p = Path(path)
-    st = p.stat()
-    key = (str(p.resolve()), st.st_size, st.st_mtime_ns)
-    if key not in _HASHES:
-        digest = hashlib.sha256()
-        with open(p, "rb") as fh:
-            for block in iter(lambda: fh.read(1 << 20), b""):
-                digest.update(block)
-        _HASHES[key] = digest.hexdigest()
-    return _HASHES[key]
-
 
 def torch_hub_checkpoints() -> Path:
     """`$TORCH_HOME/hub/checkpoints` (TORCH_HOME defaults to `$XDG_CACHE_HOME/torch` or ~/.cache/torch)."""

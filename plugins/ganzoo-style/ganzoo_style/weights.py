@@ -9,9 +9,7 @@ file. When none is available the user gets one line saying how to get the weight
 
 from __future__ import annotations
 
-import hashlib
 import io
-import os
 import re
 from collections.abc import Mapping
 from pathlib import Path
@@ -19,32 +17,16 @@ from typing import Any
 
 import torch
 
+from ganzoo.download import file_sha256
 from ganzoo.errors import CheckpointError, DownloadError, GanzooError
 
 #: registry.yaml `weights:` tag of each torchvision VGG file.
 VGG_TAGS = {"vgg16": "vgg16", "vgg19": "vgg19"}
 
-_HASHES: dict[tuple[str, int, int], str] = {}
-
-
 class MissingWeightsError(GanzooError):
     """Pretrained feature weights are needed and none are available."""
 
     exit_code = 2
-
-
-def file_sha256(path: str | os.PathLike[str]) -> str:
-    """The full sha256 of a file (remembered per path, size and modification time)."""
-    p = Path(path)
-    st = p.stat()
-    key = (str(p.resolve()), st.st_size, st.st_mtime_ns)
-    if key not in _HASHES:
-        digest = hashlib.sha256()
-        with open(p, "rb") as fh:
-            for block in iter(lambda: fh.read(1 << 20), b""):
-                digest.update(block)
-        _HASHES[key] = digest.hexdigest()
-    return _HASHES[key]
 
 
 def torch_hub_checkpoints() -> Path:
