@@ -340,12 +340,8 @@ def save_picture(picture: Any, path: str | Path, metadata: Mapping[str, str]) ->
     exif = Image.Exif()
     exif[0x010E] = text  # ImageDescription
     exif[0x0131] = f"ganzoo {metadata.get('ganzoo:version', '')}".strip()  # Software
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
-    try:
+    from ganzoo.atomic import atomic_path
+
+    with atomic_path(target) as tmp:
         pil.save(tmp, format="JPEG", quality=95, comment=text.encode("utf-8"), exif=exif.tobytes())
-        os.replace(tmp, target)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
     return target

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ganzoo.atomic import write_bytes_atomic
 from ganzoo.errors import GanzooError
 
 PROTOCOL_VERSION = 1
@@ -87,18 +87,7 @@ def append_jsonl(path: str | os.PathLike[str], result: EvalResult) -> None:
     if old and not old.endswith(b"\n"):
         old += b"\n"
     line = json.dumps(result.to_json(), sort_keys=False).encode() + b"\n"
-    fd, tmp = tempfile.mkstemp(prefix=target.name + ".", suffix=".tmp", dir=target.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(old + line)
-        if target.exists():
-            os.chmod(tmp, target.stat().st_mode & 0o777)
-        else:
-            os.chmod(tmp, 0o644)
-        os.replace(tmp, target)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+    write_bytes_atomic(target, old + line)
 
 
 def read_jsonl(path: str | os.PathLike[str]) -> list[EvalResult]:

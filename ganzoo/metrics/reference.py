@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-import tempfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -19,6 +17,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from ganzoo.atomic import atomic_open
 from ganzoo.errors import DataError
 from ganzoo.metrics.context import FeatureSet
 
@@ -112,18 +111,6 @@ def cache_key(fields: dict[str, Any]) -> str:
     return hashlib.sha256(blob).hexdigest()[:32]
 
 
-def _atomic_write(path: Path, write: Callable[[Any], None], mode: str = "wb") -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, mode) as fh:
-            write(fh)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-
-
 def _save(path: Path, fs: FeatureSet, fields: dict[str, Any]) -> None:
     mu, sigma = fs.stats()
     arrays: dict[str, np.ndarray] = {"features": fs.features, "mu": mu, "sigma": sigma}
@@ -131,8 +118,10 @@ def _save(path: Path, fs: FeatureSet, fields: dict[str, Any]) -> None:
         arrays["labels"] = fs.labels
     if fs.logits is not None and fs.logits.shape[1] <= MAX_CACHED_LOGIT_CLASSES:
         arrays["logits"] = fs.logits
-    _atomic_write(path, lambda fh: np.savez(fh, **arrays))
-    _atomic_write(path.with_suffix(".json"), lambda fh: json.dump(fields, fh, indent=2), mode="w")
+    with atomic_open(path, "wb") as fh:
+        np.savez(fh, **arrays)
+    with atomic_open(path.with_suffix(".json"), "w") as fh:
+        json.dump(fields, fh, indent=2)
 
 
 def _load(path: Path) -> FeatureSet | None:

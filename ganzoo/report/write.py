@@ -6,11 +6,11 @@ import base64
 import html
 import io
 import json
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ganzoo.atomic import write_bytes_atomic
 from ganzoo.errors import ConfigError
 from ganzoo.report.rundata import RunData
 
@@ -48,25 +48,11 @@ def write_report(run: RunData, out: str | Path | None = None, *, max_samples: in
     fig.savefig(buffer, format="png", dpi=dpi)
     png = buffer.getvalue()
     if suffix == ".png":
-        _write_bytes_atomic(path, png)
+        write_bytes_atomic(path, png)
     else:
-        _write_bytes_atomic(path, html_page(run, png).encode("utf-8"))
+        write_bytes_atomic(path, html_page(run, png).encode("utf-8"))
     return ReportResult(path, panel_titles(fig), run.status, run.last_step, len(run.warnings),
                         len(pick_samples(run.samples, max_samples)), run.unreadable_lines)
-
-
-def _write_bytes_atomic(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        with open(tmp, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
 
 
 def _fmt(value: Any) -> str:
