@@ -24,19 +24,16 @@ def test_writes_and_replaces_keeping_permissions(tmp_path: Path) -> None:
 def test_an_interrupted_write_leaves_the_old_file_and_no_temporary(tmp_path: Path) -> None:
     target = tmp_path / "grid.png"
     target.write_bytes(b"the user's file")
-    with pytest.raises(KeyboardInterrupt):
-        with atomic_open(target, "wb") as fh:
-            fh.write(b"half a")
-            raise KeyboardInterrupt
-    with pytest.raises(RuntimeError):
-        with atomic_path(target) as tmp:
-            tmp.write_bytes(b"written by a library, then it failed")
-            raise RuntimeError("encoder failed")
+    with pytest.raises(KeyboardInterrupt), atomic_open(target, "wb") as fh:
+        fh.write(b"half a")
+        raise KeyboardInterrupt
+    with pytest.raises(RuntimeError), atomic_path(target) as tmp:
+        tmp.write_bytes(b"written by a library, then it failed")
+        raise RuntimeError("encoder failed")
     assert target.read_bytes() == b"the user's file"
     assert [p.name for p in tmp_path.iterdir()] == ["grid.png"]
 
 
 def test_only_whole_file_modes(tmp_path: Path) -> None:
-    with pytest.raises(ValueError, match="whole files"):
-        with atomic_open(tmp_path / "x", "a"):
-            pass
+    with pytest.raises(ValueError, match="whole files"), atomic_open(tmp_path / "x", "a"):
+        pass

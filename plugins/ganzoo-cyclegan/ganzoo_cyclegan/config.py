@@ -36,6 +36,10 @@ class CycleGANConfig:
     lambda_identity: float = option(
         0.5, "Identity loss weight RELATIVE to the cycle weights: |G_B(a) - a| counts lambda_identity x lambda_a "
         "(0.5 x 10 = 5.0 absolute), |G_A(b) - b| lambda_identity x lambda_b; 0 turns it off.", min=0)
+    batched_passes: bool = option(
+        True, "Run each generator over its translation and identity inputs, and each discriminator over its real "
+        "and fake inputs, as one batch (the same per-image arithmetic, fewer and larger convolutions; used with "
+        "instance norm or none and no dropout); off: the reference's call order.")
     pool_size: int = option(50, "Image pool of earlier fakes shown to the discriminators; 0 disables it.", min=0)
     lr: float = option(2e-4, "Adam learning rate of the generators (and of the discriminators unless lr_d).", min=0)
     beta1: float = option(0.5, "Adam beta1 of the generators (and of the discriminators unless beta1_d).", min=0, max=1)

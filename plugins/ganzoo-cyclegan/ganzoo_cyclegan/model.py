@@ -95,6 +95,11 @@ class CycleGAN(Model):
         self.loss = get_loss(GAN_MODES[config.gan_mode])
         self.pools = {"fake_b": ImagePool(config.pool_size), "fake_a": ImagePool(config.pool_size)}
         self.channels = channels
+        # Batched passes need networks that treat every image on its own: batch norm mixes the
+        # images' statistics and dropout would draw its masks in another order.
+        independent = config.norm in ("instance", "none")
+        self.batch_generator_passes = config.batched_passes and independent and not config.dropout
+        self.batch_discriminator_passes = config.batched_passes and independent
 
     # -- run length and life cycle ------------------------------------------------------------
     def total_steps_hint(self, steps_per_epoch: int) -> int | None:
@@ -113,18 +118,26 @@ class CycleGAN(Model):
         real_a, real_b = batch["a"], batch["b"]
         logs: dict[str, torch.Tensor] = {}
 
+        identity = cfg.lambda_identity > 0
         with ctx.autocast():
-            fake_b = G_A(real_a)
+            if identity and self.batch_generator_passes:
+                # G_A over a and b, G_B over b and a: each image's arithmetic is what separate calls do.
+                n = real_a.shape[0]
+                fake_b, idt_a = G_A(torch.cat([real_a, real_b])).split(n)
+                fake_a, idt_b = G_B(torch.cat([real_b, real_a])).split(n)
+            else:
+                fake_b = G_A(real_a)
+                fake_a = G_B(real_b)
             rec_a = G_B(fake_b)
-            fake_a = G_B(real_b)
             rec_b = G_A(fake_a)
 
         with ctx.frozen(D_A, D_B):
             loss_g = torch.zeros((), device=real_a.device)
-            if cfg.lambda_identity > 0:
-                with ctx.autocast():
-                    idt_a = G_A(real_b)
-                    idt_b = G_B(real_a)
+            if identity:
+                if not self.batch_generator_passes:
+                    with ctx.autocast():
+                        idt_a = G_A(real_b)
+                        idt_b = G_B(real_a)
                 loss_idt_a = F.l1_loss(idt_a.float(), real_b.float()) * cfg.lambda_b * cfg.lambda_identity
                 loss_idt_b = F.l1_loss(idt_b.float(), real_a.float()) * cfg.lambda_a * cfg.lambda_identity
                 loss_g = loss_g + loss_idt_a + loss_idt_b
@@ -164,8 +177,11 @@ class CycleGAN(Model):
                             update: bool) -> tuple[torch.Tensor, tuple[torch.Tensor, torch.Tensor]]:
         """0.5 (real term + fake term), plus the gradient penalty in wgangp mode, and the accuracies."""
         with ctx.autocast():
-            real_scores = D(real)
-            fake_scores = D(fake.detach())
+            if self.batch_discriminator_passes:  # one pass over real and fake images
+                real_scores, fake_scores = D(torch.cat([real, fake.detach()])).split([len(real), len(fake)])
+            else:
+                real_scores = D(real)
+                fake_scores = D(fake.detach())
         loss = 0.5 * self.loss.d_loss(real_scores, fake_scores)
         if update and self.config.gan_mode == "wgangp" and self.config.lambda_gp > 0:
             with ctx.full_precision():
