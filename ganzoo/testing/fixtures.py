@@ -3,10 +3,16 @@
 - `ganzoo_home`: a fresh GANZOO_HOME (cache of data and weights) for the test.
 - `toy_registry`: the process registry holding only the core and the toy plugin.
 - `toy_env`: environment variables that make the toy plugin visible to `ganzoo` subprocesses.
+- `background_cli`: for a test marked `@pytest.mark.background_cli(*ARGS)`, the finished run of
+  `ganzoo ARGS --out RUN` (a `ganzoo.testing.background.BackgroundRun`), started in the background
+  when the session's first slow test starts (see `ganzoo.testing.background`). Such tests run last;
+  from then on torch in the test process uses one thread (the background run has the other core).
 """
 
 from __future__ import annotations
 
+import shutil
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -36,3 +42,53 @@ def toy_env(tmp_path: Path) -> dict[str, str]:
     env = install_entry_point(tmp_path / "site", "ganzoo-toy", "ganzoo.testing.toy_plugin", version="0.0.1")
     env["GANZOO_HOME"] = str(tmp_path / "ganzoo-home")
     return env
+
+
+_RUNS = pytest.StashKey["object"]()
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "background_cli(*args): a long `ganzoo ARGS` run started ahead in the "
+                                       "background; the test gets it from the `background_cli` fixture")
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    from ganzoo.testing.background import BackgroundRuns
+
+    marked = [item for item in items if item.get_closest_marker("background_cli")]
+    if not marked:
+        return
+    runs = BackgroundRuns(Path(tempfile.mkdtemp(prefix="ganzoo-background-")))
+    for item in marked:
+        runs.add(item.nodeid, tuple(item.get_closest_marker("background_cli").args))
+    config.stash[_RUNS] = runs
+    # The tests that wait for background runs go last, so other slow tests overlap with the runs.
+    items.sort(key=lambda item: 1 if item.get_closest_marker("background_cli") else 0)
+
+
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    runs = item.config.stash.get(_RUNS, None)
+    if runs is not None and item.get_closest_marker("slow") and not runs.started:
+        # From here on only slow tests run: the background runs take one core (one thread each), the
+        # tests in this process the other. Two threads here would fight the background run for a core.
+        import torch
+
+        torch.set_num_threads(1)
+        runs.start()
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    runs = config.stash.get(_RUNS, None)
+    if runs is not None:
+        runs.stop()
+        shutil.rmtree(runs.root, ignore_errors=True)
+
+
+@pytest.fixture
+def background_cli(request: pytest.FixtureRequest):
+    """The finished background run of this test's `background_cli` marker."""
+    runs = request.config.stash.get(_RUNS, None)
+    if runs is None or request.node.nodeid not in runs.jobs:
+        raise pytest.UsageError(f"{request.node.nodeid} uses background_cli without @pytest.mark.background_cli(...)")
+    return runs.result(request.node.nodeid)

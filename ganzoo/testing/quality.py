@@ -25,6 +25,8 @@ bilinear interpolation.
 
 from __future__ import annotations
 
+import subprocess
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
@@ -261,26 +263,40 @@ class TimedRun:
 
 
 def timed_cli(*args: str, env: dict[str, str] | None = None, threads: int | None = 1,
-              timeout: float = 3600) -> TimedRun:
+              timeout: float = 3600, on_start: Callable[[subprocess.Popen], None] | None = None) -> TimedRun:
     """Run `python -m ganzoo ARGS...` like `ganzoo.testing.run_cli`, measuring wall and CPU time.
 
     With `threads` (default 1) the run's torch uses that many threads (OMP_NUM_THREADS). The CPU time
     of a one-thread run is the wall time it needs on one idle core, so it bounds the wall time on an
     idle multi-core machine from above; unlike wall time, or the CPU time of a multi-threaded run
     (whose threads spin while waiting for each other), it does not grow when the machine is shared.
+    The CPU time is that of this one child process (and its children), even while other runs go on.
+    `on_start` is given the process as soon as it runs (so a caller can stop it).
     """
     import os
-    import resource
-    import subprocess
     import sys
+    import tempfile
     import time
 
     extra = {"OMP_NUM_THREADS": str(threads), "MKL_NUM_THREADS": str(threads)} if threads else {}
-    before = resource.getrusage(resource.RUSAGE_CHILDREN)
-    start = time.perf_counter()
-    done = subprocess.run([sys.executable, "-m", "ganzoo", *args], capture_output=True, text=True, timeout=timeout,
-                          env={**os.environ, "COLUMNS": "200", **extra, **(env or {})})
-    wall = time.perf_counter() - start
-    after = resource.getrusage(resource.RUSAGE_CHILDREN)
-    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
-    return TimedRun(done.returncode, done.stdout, done.stderr, wall, cpu)
+    with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
+        start = time.perf_counter()
+        proc = subprocess.Popen([sys.executable, "-m", "ganzoo", *args], stdout=out, stderr=err, text=True,
+                                env={**os.environ, "COLUMNS": "200", **extra, **(env or {})})
+        if on_start is not None:
+            on_start(proc)
+        deadline = start + timeout
+        while True:  # reap this child only, with its own resource usage
+            pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
+            if pid:
+                break
+            if time.perf_counter() > deadline:
+                proc.kill()
+                os.wait4(proc.pid, 0)
+                raise subprocess.TimeoutExpired(proc.args, timeout)
+            time.sleep(0.05)
+        wall = time.perf_counter() - start
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        out.seek(0)
+        err.seek(0)
+        return TimedRun(proc.returncode, out.read(), err.read(), wall, usage.ru_utime + usage.ru_stime)

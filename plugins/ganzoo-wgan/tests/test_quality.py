@@ -2,22 +2,22 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
-from ganzoo.testing.quality import judge_generator, timed_cli
+from ganzoo.testing.background import BackgroundRun
+from ganzoo.testing.quality import judge_generator
 
 BUDGET_SECONDS = 300  # the bound for the default run on this 2-core CPU
 # The run uses one thread: its CPU time is its wall time on one idle core, an upper bound for two cores
-# that does not depend on how busy the shared machine is (see ganzoo.testing.quality.timed_cli).
+# that does not depend on how busy the shared machine is (see ganzoo.testing.quality.timed_cli). It runs
+# in the background while other slow tests go on (ganzoo.testing.background).
 
 
 @pytest.mark.slow
 @pytest.mark.timeout(3600)
-def test_wgan_gp_default_run_beats_the_noise_baseline_without_missing_digits(tmp_path: Path) -> None:
-    run = tmp_path / "run"
-    done = timed_cli("train", "wgan_gp", "--out", str(run), env={"GANZOO_HOME": str(tmp_path / "home")})
+@pytest.mark.background_cli("train", "wgan_gp")
+def test_wgan_gp_default_run_beats_the_noise_baseline_without_missing_digits(background_cli: BackgroundRun) -> None:
+    done, run = background_cli.done, background_cli.run
     assert done.returncode == 0, done.stderr
     report = judge_generator(run)
     print(f"\nwgan_gp default run: wall {done.wall:.0f} s, one-thread CPU {done.cpu:.0f} s; "

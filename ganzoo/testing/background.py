@@ -1,0 +1,114 @@
+"""Long `ganzoo` runs of slow tests, started ahead in the background so they overlap other slow tests.
+
+A test marked `@pytest.mark.background_cli("train", "dcgan")` asks for the `background_cli` fixture
+and gets the finished run: its `TimedRun` (wall and one-thread CPU time of that process alone) and
+its run folder. When the first test marked `slow` starts, every such run collected in the session is
+started, one at a time, in a helper thread (one torch thread each); meanwhile the slow tests in the
+pytest process use the other core (the `background_cli` fixture's plugin sets torch to one thread).
+A test whose run has not started yet when it needs it runs it at once. The CPU time of each run is
+measured for its own process, so it is the same figure whether runs overlap or not.
+"""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+
+from ganzoo.testing.quality import TimedRun, timed_cli
+
+
+@dataclass
+class BackgroundRun:
+    """A finished background run: the process's timings and output, and its run folder."""
+
+    done: TimedRun
+    run: Path
+    home: Path
+
+
+class _Job:
+    def __init__(self, key: str, args: tuple[str, ...], folder: Path) -> None:
+        self.key, self.args, self.folder = key, args, folder
+        self.started = False
+        self.finished = threading.Event()
+        self.result: BackgroundRun | None = None
+        self.error: BaseException | None = None
+        self.process: subprocess.Popen | None = None
+
+    def _started(self, process: subprocess.Popen) -> None:
+        self.process = process
+
+    def run(self) -> None:
+        run, home = self.folder / "run", self.folder / "home"
+        try:
+            done = timed_cli(*self.args, "--out", str(run), env={"GANZOO_HOME": str(home)},
+                             on_start=self._started)
+            self.result = BackgroundRun(done, run, home)
+        except BaseException as exc:  # handed to the test that asks for it
+            self.error = exc
+        finally:
+            self.finished.set()
+
+
+class BackgroundRuns:
+    """The session's background runs, in the order they were added, run one after another."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.jobs: dict[str, _Job] = {}
+        self._lock = threading.Lock()
+        self._thread: threading.Thread | None = None
+
+    def add(self, key: str, args: tuple[str, ...]) -> None:
+        if key not in self.jobs:
+            folder = self.root / re.sub(r"[^A-Za-z0-9_.-]+", "_", key)[-80:]
+            self.jobs[key] = _Job(key, tuple(args), folder)
+
+    def _claim(self, job: _Job) -> bool:
+        with self._lock:
+            if job.started:
+                return False
+            job.started = True
+            return True
+
+    @property
+    def started(self) -> bool:
+        """Whether `start` has been called."""
+        return self._thread is not None
+
+    def start(self) -> None:
+        """Start working through the queued runs in a daemon thread (once)."""
+        if self._thread is None and self.jobs:
+            self._thread = threading.Thread(target=self._work, name="ganzoo-background-runs", daemon=True)
+            self._thread.start()
+
+    def _work(self) -> None:
+        for job in list(self.jobs.values()):
+            if self._claim(job):
+                job.run()
+
+    def stop(self) -> None:
+        """Stop runs still going (the session ends early) and run no more."""
+        with self._lock:
+            for job in self.jobs.values():
+                if not job.started:
+                    job.started = True
+                    job.error = RuntimeError(f"background run {job.key} was stopped before it started")
+                    job.finished.set()
+        for job in self.jobs.values():
+            if job.process is not None and not job.finished.is_set():
+                job.process.kill()
+
+    def result(self, key: str) -> BackgroundRun:
+        """The finished run for `key`: waits for it, or runs it now if it has not started."""
+        job = self.jobs[key]
+        if self._claim(job):
+            job.run()
+        job.finished.wait()
+        if job.error is not None:
+            raise job.error
+        assert job.result is not None
+        return job.result

@@ -1,0 +1,57 @@
+"""ganzoo.testing.background: long runs of slow tests started ahead, timed per process."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from ganzoo.testing.background import BackgroundRuns
+from ganzoo.testing.quality import timed_cli
+
+TINY = ("train", "dcgan", "--steps", "3", "--image-size", "16", "--batch-size", "8", "--set", "g_width=8",
+        "--set", "d_width=8", "--sample-every", "3", "--diagnostics-every", "0")
+
+
+def test_runs_started_ahead_finish_with_their_own_timings(tmp_path: Path) -> None:
+    runs = BackgroundRuns(tmp_path)
+    runs.add("tests/a.py::first", TINY)
+    runs.add("tests/a.py::second", (*TINY, "--seed", "7"))
+    runs.add("tests/a.py::first", ("never", "used"))  # the first registration wins
+    runs.start()
+    # While the background thread trains, a short foreground process is timed on its own.
+    foreground = timed_cli("--help")
+    second, first = runs.result("tests/a.py::second"), runs.result("tests/a.py::first")
+    assert foreground.returncode == 0 and "train" in foreground.stdout
+    for result in (first, second):
+        assert result.done.returncode == 0, result.done.stderr
+        assert (result.run / "checkpoints" / "last.safetensors").exists()
+        assert result.run.parent.parent == tmp_path and result.home.parent == result.run.parent
+        assert result.done.cpu > 0 and result.done.wall > 0
+    assert "seed: 7" in (second.run / "config.yaml").read_text()
+    assert foreground.cpu < min(first.done.cpu, second.done.cpu)  # not the other processes' CPU time
+
+
+def test_a_run_nobody_started_runs_when_asked(tmp_path: Path) -> None:
+    runs = BackgroundRuns(tmp_path)
+    runs.add("k", ("train", "no-such-model"))
+    result = runs.result("k")  # never started: runs now, in this thread
+    assert result.done.returncode != 0 and "no-such-model" in result.done.stderr
+
+
+def test_stop_ends_a_run_still_going(tmp_path: Path) -> None:
+    import time
+
+    runs = BackgroundRuns(tmp_path)
+    runs.add("long", ("train", "dcgan", "--steps", "100000", "--image-size", "16", "--batch-size", "8"))
+    runs.add("queued", TINY)
+    runs.start()
+    deadline = time.monotonic() + 60
+    while runs.jobs["long"].process is None and time.monotonic() < deadline:
+        time.sleep(0.05)
+    runs.stop()
+    result = runs.result("long")
+    assert result.done.returncode == -9 and result.done.wall < 60
+    assert runs.jobs["queued"].process is None  # never started after the stop
+    with pytest.raises(RuntimeError, match="stopped before it started"):
+        runs.result("queued")
