@@ -109,16 +109,20 @@ def test_converted_generator_matches_the_reference_computation(zoo_alpha: float)
         ours, theirs = G(z), zoo_forward(sd, z, zoo_alpha)
     assert ours.shape == theirs.shape == (6, CHANNELS, 16, 16)
     assert G.resolution == 16 and float(G.alpha) == pytest.approx(1.0 - zoo_alpha)
-    assert (ours - theirs).abs().max().item() < 1e-5
-    assert theirs.abs().max().item() > 0.1  # a real signal, not two zeros
+    # float32 rounding through five layers, relative to the output's scale (about 5 here); the exact
+    # figure depends on the CPU's convolution kernels (1.2e-5 absolute seen on AMD EPYC)
+    scale = theirs.abs().max().item()
+    assert scale > 0.1  # a real signal, not two zeros
+    assert (ours - theirs).abs().max().item() < 1e-5 * scale
 
 
 def test_a_single_scale_generator_converts() -> None:
     sd = zoo_generator_state(3, depths=[8])
     G, values = converted_generator(sd)
-    z = torch.randn(2, LATENT)
+    z = torch.randn(2, LATENT, generator=torch.Generator().manual_seed(4))
     with torch.no_grad():
-        assert (G(z) - zoo_forward(sd, z)).abs().max().item() < 1e-5
+        theirs = zoo_forward(sd, z)
+        assert (G(z) - theirs).abs().max().item() < 1e-5 * theirs.abs().max().item()
     assert values["image_size"] == 4
 
 
@@ -153,9 +157,10 @@ def test_convert_reads_their_file_safely_and_prefers_the_averaged_generator(tmp_
     assert converted.model["widths"] == tuple(DEPTHS) and converted.model["image_size"] == 16
     model = build(ProGANConfig(**converted.model), training=False)
     model.nets["G"].load_state_dict(converted.nets["G"])
-    z = torch.randn(3, LATENT)
+    z = torch.randn(3, LATENT, generator=torch.Generator().manual_seed(3))
     with torch.no_grad():
-        assert (model.nets["G"](z) - zoo_forward(averaged, z, 0.25)).abs().max().item() < 1e-5
+        theirs = zoo_forward(averaged, z, 0.25)
+        assert (model.nets["G"](z) - theirs).abs().max().item() < 1e-5 * theirs.abs().max().item()
 
 
 def test_files_needing_other_code_are_refused(tmp_path) -> None:
