@@ -21,7 +21,9 @@ def test_runs_started_ahead_finish_with_their_own_timings(tmp_path: Path) -> Non
     runs.start()
     # While the background thread trains, a short foreground process is timed on its own.
     foreground = timed_cli("--help")
+    assert runs.started
     second, first = runs.result("tests/a.py::second"), runs.result("tests/a.py::first")
+    assert runs.finished
     assert foreground.returncode == 0 and "train" in foreground.stdout
     for result in (first, second):
         assert result.done.returncode == 0, result.done.stderr
@@ -45,12 +47,14 @@ def test_stop_ends_a_run_still_going(tmp_path: Path) -> None:
     runs = BackgroundRuns(tmp_path)
     runs.add("long", ("train", "dcgan", "--steps", "100000", "--image-size", "16", "--batch-size", "8"))
     runs.add("queued", TINY)
+    assert not runs.started and not runs.finished
     runs.start()
     deadline = time.monotonic() + 60
     while runs.jobs["long"].process is None and time.monotonic() < deadline:
         time.sleep(0.05)
     runs.stop()
     result = runs.result("long")
+    assert runs.finished
     assert result.done.returncode == -9 and result.done.wall < 60
     assert runs.jobs["queued"].process is None  # never started after the stop
     with pytest.raises(RuntimeError, match="stopped before it started"):

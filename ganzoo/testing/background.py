@@ -79,6 +79,11 @@ class BackgroundRuns:
         """Whether `start` has been called."""
         return self._thread is not None
 
+    @property
+    def finished(self) -> bool:
+        """Whether every run has ended (or been stopped)."""
+        return all(job.finished.is_set() for job in self.jobs.values())
+
     def start(self) -> None:
         """Start working through the queued runs in a daemon thread (once)."""
         if self._thread is None and self.jobs:

@@ -6,7 +6,7 @@
 - `background_cli`: for a test marked `@pytest.mark.background_cli(*ARGS)`, the finished run of
   `ganzoo ARGS --out RUN` (a `ganzoo.testing.background.BackgroundRun`), started in the background
   when the session's first slow test starts (see `ganzoo.testing.background`). Such tests run last;
-  from then on torch in the test process uses one thread (the background run has the other core).
+  while background runs go on, torch in the test process uses one thread (they have the other core).
 """
 
 from __future__ import annotations
@@ -45,6 +45,7 @@ def toy_env(tmp_path: Path) -> dict[str, str]:
 
 
 _RUNS = pytest.StashKey["object"]()
+_THREADS = pytest.StashKey[int]()
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -69,13 +70,21 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
 def pytest_runtest_setup(item: pytest.Item) -> None:
     runs = item.config.stash.get(_RUNS, None)
-    if runs is not None and item.get_closest_marker("slow") and not runs.started:
+    if runs is None:
+        return
+    if item.get_closest_marker("slow") and not runs.started:
         # From here on only slow tests run: the background runs take one core (one thread each), the
         # tests in this process the other. Two threads here would fight the background run for a core.
         import torch
 
+        item.config.stash[_THREADS] = torch.get_num_threads()
         torch.set_num_threads(1)
         runs.start()
+    elif _THREADS in item.config.stash and runs.finished:
+        import torch
+
+        torch.set_num_threads(item.config.stash[_THREADS])  # the background core is free again
+        del item.config.stash[_THREADS]
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:

@@ -8,36 +8,31 @@ digits (`ganzoo.testing.quality`) checks that translations keep their digit clas
 
 from __future__ import annotations
 
-import resource
-
 import pytest
 import torch
 
 from ganzoo.data import DataOptions, resolve_data
 from ganzoo.engine.inference import load
-from ganzoo.testing import smoke_train
+from ganzoo.testing.background import BackgroundRun
 from ganzoo.testing.quality import digits_classifier
 
 MSE_LIMIT = 0.005
 AGREEMENT = 0.90
-CPU_BUDGET = 600.0
-"""CPU seconds (user + system) of the default run: 5 minutes on the 2-core reference machine."""
-
-
-def cpu_seconds() -> float:
-    usage = resource.getrusage(resource.RUSAGE_SELF)
-    return usage.ru_utime + usage.ru_stime
+BUDGET_SECONDS = 300
+"""The issue's bound for the default run (5 minutes) on this 2-core CPU. The run uses one thread: its
+CPU time is its wall time on one idle core, an upper bound for two cores (ganzoo.testing.quality.timed_cli).
+It runs in the background while other slow tests go on (ganzoo.testing.background)."""
 
 
 @pytest.mark.slow
-@pytest.mark.timeout(3600)  # ~2 minutes on an idle 2-core machine; far longer on a shared one
-def test_default_run_learns_the_inversion(tmp_path):
-    started = cpu_seconds()
-    result = smoke_train("cyclegan", tmp_path / "run", steps=None)
-    spent = cpu_seconds() - started
-    assert spent < CPU_BUDGET, f"the default run took {spent:.0f} CPU seconds"
+@pytest.mark.timeout(3600)
+@pytest.mark.background_cli("train", "cyclegan")
+def test_default_run_learns_the_inversion(background_cli: BackgroundRun) -> None:
+    done, run = background_cli.done, background_cli.run
+    assert done.returncode == 0, done.stderr
+    assert done.cpu <= BUDGET_SECONDS, f"the default run took {done.cpu:.0f} one-thread CPU seconds"
 
-    loaded = load(str(tmp_path / "run"))
+    loaded = load(str(run))
     config = loaded.run_config.model
     assert config.image_size == 32 and loaded.run_config.train.data == "digits-invert"
     source = resolve_data("digits-invert", DataOptions(image_size=32, channels=config.channels))
@@ -58,7 +53,8 @@ def test_default_run_learns_the_inversion(tmp_path):
     # Translations into B are inverted digits: map them back with the true inverse before judging.
     agree_a2b = float((clf.predict(true_b2a(fake_b)) == reading).float().mean())
     agree_b2a = float((clf.predict(fake_a) == reading).float().mean())
-    print(f"\ncyclegan digits-invert: {result.steps} steps, {spent:.0f} CPU s, MSE a2b {error_a2b:.5f} "
+    print(f"\ncyclegan digits-invert: {loaded.checkpoint.step} steps, wall {done.wall:.0f} s, "
+          f"one-thread CPU {done.cpu:.0f} s, MSE a2b {error_a2b:.5f} "
           f"b2a {error_b2a:.5f}, class agreement a2b {agree_a2b:.3f} b2a {agree_b2a:.3f} "
           f"(judge accuracy {clf.check_accuracy:.3f})")
     assert error_a2b < MSE_LIMIT and error_b2a < MSE_LIMIT

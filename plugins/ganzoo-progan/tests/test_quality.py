@@ -4,29 +4,24 @@
 from __future__ import annotations
 
 import json
-import resource
-import time
-from pathlib import Path
 
 import pytest
 
 from ganzoo.engine.inference import load
-from ganzoo.testing import smoke_train
+from ganzoo.testing.background import BackgroundRun
 from ganzoo.testing.quality import class_fractions, digits_classifier, frechet_to_heldout, noise_baseline
 
-
-def _cpu_seconds() -> float:
-    usage = resource.getrusage(resource.RUSAGE_SELF)
-    return usage.ru_utime + usage.ru_stime
+BUDGET_SECONDS = 480  # the bound for the default run (8 minutes) on this 2-core CPU
+# The run uses one thread: its CPU time is its wall time on one idle core, an upper bound for two cores
+# (see ganzoo.testing.quality.timed_cli). It runs in the background while other slow tests go on.
 
 
 @pytest.mark.slow
-@pytest.mark.timeout(3600)  # about 5 CPU minutes; far more wall time on a busy machine
-def test_default_run_reaches_32px_with_recognisable_digits(tmp_path: Path) -> None:
-    run = tmp_path / "run"
-    wall, cpu = time.perf_counter(), _cpu_seconds()
-    result = smoke_train("progan", run, steps=None)  # every option at its default for digits
-    wall, cpu = time.perf_counter() - wall, _cpu_seconds() - cpu
+@pytest.mark.timeout(3600)
+@pytest.mark.background_cli("train", "progan")
+def test_default_run_reaches_32px_with_recognisable_digits(background_cli: BackgroundRun) -> None:
+    done, run = background_cli.done, background_cli.run
+    assert done.returncode == 0, done.stderr
     stages = sorted(p.name for p in (run / "samples").glob("stage-*.png"))
     assert stages == ["stage-16x16.png", "stage-32x32.png", "stage-4x4.png", "stage-8x8.png"]
 
@@ -38,8 +33,9 @@ def test_default_run_reaches_32px_with_recognisable_digits(tmp_path: Path) -> No
     fd = frechet_to_heldout(images, clf)
     bar = noise_baseline(clf, sigma=0.3)
     fractions = class_fractions(images, clf)
-    record = {"steps": result.steps, "wall_s": round(wall, 1), "cpu_s": round(cpu, 1), "fd": round(fd, 2),
+    record = {"wall_s": round(done.wall, 1), "one_thread_cpu_s": round(done.cpu, 1), "fd": round(fd, 2),
               "noise_bar": round(bar, 2), "min_class_fraction": round(float(fractions.min()), 3)}
-    print("progan digits demo:", json.dumps(record))
+    print("\nprogan digits demo:", json.dumps(record))
+    assert done.cpu <= BUDGET_SECONDS, record
     assert fd < bar, record
     assert fractions.min() > 0.02, record  # every digit appears
