@@ -171,20 +171,36 @@ def _child_cpu() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
+LIST_SECONDS = 0.35
+"""The issue's bound for `ganzoo list`, "about a quarter of `python -c "import torch"`" on this machine."""
+TORCH_IMPORT_SECONDS = LIST_SECONDS / 0.25
+"""What that makes `import torch` on this machine at its usual speed (1.4 s)."""
+
+
 def test_list_is_fast():
-    """`ganzoo list` with all first-party plugins: under 0.35 s (CPU time, robust to a busy machine)."""
+    """`ganzoo list` with all first-party plugins: under 0.35 s and a quarter of `import torch`.
+
+    CPU time (robust to other processes), with bytecode cached as on a user's machine (this sandbox sets
+    PYTHONDONTWRITEBYTECODE). The shared host's speed varies (up to half its usual speed has been seen),
+    so `import torch` is timed side by side: when it takes longer than its usual 1.4 s, the 0.35 s bound
+    stretches in proportion; the ratio to it is checked as it is.
+    """
     script = str(Path(sys.executable).with_name("ganzoo"))
-    subprocess.run([script, "list"], capture_output=True, check=True)  # warm the file cache
-    cpu, wall = [], []
-    for _ in range(5):
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+    subprocess.run([script, "list"], capture_output=True, check=True, env=env)  # warm caches, write bytecode
+    cpu, wall, torch_cpu = [], [], []
+    for i in range(7):
         before, start = _child_cpu(), time.perf_counter()
-        subprocess.run([script, "list"], capture_output=True, check=True)
+        subprocess.run([script, "list"], capture_output=True, check=True, env=env)
         wall.append(time.perf_counter() - start)
         cpu.append(_child_cpu() - before)
-    before, start = _child_cpu(), time.perf_counter()
-    subprocess.run([sys.executable, "-c", "import torch"], check=True)
-    torch_cpu = _child_cpu() - before
-    print(f"ganzoo list: median cpu {statistics.median(cpu):.3f}s wall {statistics.median(wall):.3f}s; "
-          f"import torch: cpu {torch_cpu:.3f}s")
-    assert statistics.median(cpu) < 0.35
-    assert statistics.median(cpu) < 0.35 * torch_cpu
+        if i % 2 == 0:  # alternating, so both see the same machine
+            before = _child_cpu()
+            subprocess.run([sys.executable, "-c", "import torch"], check=True, env=env)
+            torch_cpu.append(_child_cpu() - before)
+    listing, torch_import = statistics.median(cpu), statistics.median(torch_cpu)
+    bound = LIST_SECONDS * max(1.0, torch_import / TORCH_IMPORT_SECONDS)
+    print(f"ganzoo list: median cpu {listing:.3f}s wall {statistics.median(wall):.3f}s; "
+          f"import torch: median cpu {torch_import:.3f}s; bound {bound:.3f}s")
+    assert listing < bound
+    assert listing < 0.25 * torch_import

@@ -34,6 +34,24 @@ def test_runs_started_ahead_finish_with_their_own_timings(tmp_path: Path) -> Non
     assert foreground.cpu < min(first.done.cpu, second.done.cpu)  # not the other processes' CPU time
 
 
+def test_a_caller_waiting_for_a_run_runs_the_queued_ones_meanwhile(tmp_path: Path) -> None:
+    import threading
+    import time
+
+    runs = BackgroundRuns(tmp_path)
+    runs.add("first", (*TINY[:3], "20", *TINY[4:]))
+    runs.add("second", TINY)
+    runs.start()
+    deadline = time.monotonic() + 60
+    while runs.jobs["first"].process is None and time.monotonic() < deadline:  # the helper has taken it
+        time.sleep(0.05)
+    first = runs.result("first")  # "second" is run here while the helper thread runs "first"
+    assert first.done.returncode == 0
+    assert runs.jobs["first"].runner == "ganzoo-background-runs"
+    assert runs.jobs["second"].runner == threading.current_thread().name
+    assert runs.jobs["second"].finished.is_set() and runs.result("second").done.returncode == 0
+
+
 def test_a_run_nobody_started_runs_when_asked(tmp_path: Path) -> None:
     runs = BackgroundRuns(tmp_path)
     runs.add("k", ("train", "no-such-model"))
@@ -59,3 +77,14 @@ def test_stop_ends_a_run_still_going(tmp_path: Path) -> None:
     assert runs.jobs["queued"].process is None  # never started after the stop
     with pytest.raises(RuntimeError, match="stopped before it started"):
         runs.result("queued")
+
+
+def test_budgets_stretch_only_on_a_machine_slower_than_nominal() -> None:
+    from ganzoo.testing.background import BackgroundRun
+    from ganzoo.testing.quality import TimedRun, machine_slowdown
+
+    slowdown = machine_slowdown()
+    assert 1.0 <= slowdown < 20  # a measurement, not a constant: at least 1 by construction
+    done = TimedRun(0, "", "", 1.0, 1.0)
+    assert BackgroundRun(done, Path("run"), Path("home")).budget(300) == 300
+    assert BackgroundRun(done, Path("run"), Path("home"), slowdown=1.5).budget(300) == 450

@@ -5,7 +5,8 @@ and gets the finished run: its `TimedRun` (wall and one-thread CPU time of that 
 its run folder. When the first test marked `slow` starts, every such run collected in the session is
 started, one at a time, in a helper thread (one torch thread each); meanwhile the slow tests in the
 pytest process use the other core (the `background_cli` fixture's plugin sets torch to one thread).
-A test whose run has not started yet when it needs it runs it at once. The CPU time of each run is
+A test whose run has not started yet when it needs it runs it at once; a test waiting for a run still
+going meanwhile runs the queued ones itself, so both cores work to the end. The CPU time of each run is
 measured for its own process, so it is the same figure whether runs overlap or not.
 """
 
@@ -14,7 +15,7 @@ from __future__ import annotations
 import re
 import subprocess
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from ganzoo.testing.quality import TimedRun, timed_cli
@@ -27,6 +28,12 @@ class BackgroundRun:
     done: TimedRun
     run: Path
     home: Path
+    slowdown: float = 1.0
+    """`ganzoo.testing.quality.machine_slowdown()` measured when the runs started (1.0: not measured)."""
+
+    def budget(self, seconds: float) -> float:
+        """A CPU-time budget set on the nominal machine, for the machine as fast as it was measured."""
+        return seconds * self.slowdown
 
 
 class _Job:
@@ -37,11 +44,13 @@ class _Job:
         self.result: BackgroundRun | None = None
         self.error: BaseException | None = None
         self.process: subprocess.Popen | None = None
+        self.runner = ""  # the name of the thread that ran it
 
     def _started(self, process: subprocess.Popen) -> None:
         self.process = process
 
     def run(self) -> None:
+        self.runner = threading.current_thread().name
         run, home = self.folder / "run", self.folder / "home"
         try:
             done = timed_cli(*self.args, "--out", str(run), env={"GANZOO_HOME": str(home)},
@@ -54,13 +63,15 @@ class _Job:
 
 
 class BackgroundRuns:
-    """The session's background runs, in the order they were added, run one after another."""
+    """The session's background runs, in the order they were added, one after another by a helper thread
+    (and by a caller of `result` that would otherwise wait)."""
 
     def __init__(self, root: Path) -> None:
         self.root = root
         self.jobs: dict[str, _Job] = {}
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
+        self.slowdown = 1.0
 
     def add(self, key: str, args: tuple[str, ...]) -> None:
         if key not in self.jobs:
@@ -107,13 +118,24 @@ class BackgroundRuns:
             if job.process is not None and not job.finished.is_set():
                 job.process.kill()
 
+    def _claim_next(self, wanted: _Job) -> _Job | None:
+        """`wanted` if it has not started, else the next run nobody has started yet, claimed."""
+        for job in (wanted, *self.jobs.values()):
+            if self._claim(job):
+                return job
+        return None
+
     def result(self, key: str) -> BackgroundRun:
-        """The finished run for `key`: waits for it, or runs it now if it has not started."""
+        """The finished run for `key`: runs it now if it has not started; while it is still going,
+        runs queued ones in this thread too (so the caller's core is not idle), then waits for it."""
         job = self.jobs[key]
-        if self._claim(job):
-            job.run()
+        while not job.finished.is_set():
+            other = self._claim_next(job)
+            if other is None:
+                break
+            other.run()
         job.finished.wait()
         if job.error is not None:
             raise job.error
         assert job.result is not None
-        return job.result
+        return replace(job.result, slowdown=self.slowdown)

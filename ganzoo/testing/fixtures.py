@@ -77,6 +77,9 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
         # tests in this process the other. Two threads here would fight the background run for a core.
         import torch
 
+        from ganzoo.testing.quality import machine_slowdown
+
+        runs.slowdown = machine_slowdown()  # while nothing else of the session runs
         item.config.stash[_THREADS] = torch.get_num_threads()
         torch.set_num_threads(1)
         runs.start()

@@ -251,6 +251,25 @@ def judge_generator(source: str | Path, *, n: int = 901, per_label: int = 200, s
     return report
 
 
+NOMINAL_MATMUL_GFLOPS = 174.8
+"""fp32 `torch.mm` rate (1024 x 1024, two threads) of the 2-core machine the run budgets were set on, idle
+(docs/benchmarks.md, 2026-11-24)."""
+
+
+def machine_slowdown() -> float:
+    """How many times slower than nominal this machine computes right now (at least 1).
+
+    The shared host's speed varies: sessions have measured the same matmul at about half the nominal
+    rate, and the default runs' CPU times doubled with it. A budget check multiplies its bound by this
+    factor (and prints it), so it checks the run against the machine it was set for, not the neighbours'
+    load; a machine at or above nominal speed gets the bound as it is.
+    """
+    from ganzoo.bench.peak import matmul_peak
+
+    peak = matmul_peak("cpu", "fp32", size=1024, repeats=15)
+    return max(1.0, NOMINAL_MATMUL_GFLOPS / peak.gflops)
+
+
 @dataclass
 class TimedRun:
     """A finished `ganzoo` subprocess with its wall time and CPU time (user + system, children included)."""
