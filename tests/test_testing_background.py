@@ -87,4 +87,6 @@ def test_budgets_stretch_only_on_a_machine_slower_than_nominal() -> None:
     assert 1.0 <= slowdown < 20  # a measurement, not a constant: at least 1 by construction
     done = TimedRun(0, "", "", 1.0, 1.0)
     assert BackgroundRun(done, Path("run"), Path("home")).budget(300) == 300
-    assert BackgroundRun(done, Path("run"), Path("home"), slowdown=1.5).budget(300) == 450
+    slow = BackgroundRun(done, Path("run"), Path("home"), slowdown=1.5)
+    assert slow.budget(300) == 450
+    assert slow.timings(300) == "wall 1 s, one-thread CPU 1 s (budget 450 s, machine slowdown 1.50)"

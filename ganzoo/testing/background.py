@@ -35,6 +35,11 @@ class BackgroundRun:
         """A CPU-time budget set on the nominal machine, for the machine as fast as it was measured."""
         return seconds * self.slowdown
 
+    def timings(self, budget_seconds: float) -> str:
+        """The run's wall and one-thread CPU time beside its budget, for a test's report."""
+        return (f"wall {self.done.wall:.0f} s, one-thread CPU {self.done.cpu:.0f} s (budget "
+                f"{self.budget(budget_seconds):.0f} s, machine slowdown {self.slowdown:.2f})")
+
 
 class _Job:
     def __init__(self, key: str, args: tuple[str, ...], folder: Path) -> None:

@@ -20,9 +20,7 @@ def test_default_run_draws_the_label_it_is_given(background_cli: BackgroundRun) 
     done, run = background_cli.done, background_cli.run
     assert done.returncode == 0, done.stderr
     report = judge_generator(run, per_label=200)
-    print(f"\ncgan default run: wall {done.wall:.0f} s, one-thread CPU {done.cpu:.0f} s "
-          f"(budget {background_cli.budget(BUDGET_SECONDS):.0f} s, machine slowdown {background_cli.slowdown:.2f}); "
-          + report.summary())
+    print(f"\ncgan default run: {background_cli.timings(BUDGET_SECONDS)}; {report.summary()}")
     assert done.cpu <= background_cli.budget(BUDGET_SECONDS)
     assert len(report.label_accuracy) == 10
     assert report.mean_label_accuracy >= 0.90

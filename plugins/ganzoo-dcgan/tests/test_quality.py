@@ -21,9 +21,7 @@ def test_default_run_beats_the_noise_baseline_without_missing_digits(background_
     assert done.returncode == 0, done.stderr
     assert any((run / "samples").glob("*.png")) and (run / "checkpoints" / "last.safetensors").exists()
     report = judge_generator(run)
-    print(f"\ndcgan default run: wall {done.wall:.0f} s, one-thread CPU {done.cpu:.0f} s "
-          f"(budget {background_cli.budget(BUDGET_SECONDS):.0f} s, machine slowdown {background_cli.slowdown:.2f}); "
-          + report.summary())
+    print(f"\ndcgan default run: {background_cli.timings(BUDGET_SECONDS)}; {report.summary()}")
     assert done.cpu <= background_cli.budget(BUDGET_SECONDS)
     assert report.fd < report.baseline
     assert report.fractions.min() >= 0.04

@@ -20,9 +20,7 @@ def test_wgan_gp_default_run_beats_the_noise_baseline_without_missing_digits(bac
     done, run = background_cli.done, background_cli.run
     assert done.returncode == 0, done.stderr
     report = judge_generator(run)
-    print(f"\nwgan_gp default run: wall {done.wall:.0f} s, one-thread CPU {done.cpu:.0f} s "
-          f"(budget {background_cli.budget(BUDGET_SECONDS):.0f} s, machine slowdown {background_cli.slowdown:.2f}); "
-          + report.summary())
+    print(f"\nwgan_gp default run: {background_cli.timings(BUDGET_SECONDS)}; {report.summary()}")
     assert done.cpu <= background_cli.budget(BUDGET_SECONDS)
     assert report.fd < report.baseline
     assert report.fractions.min() >= 0.04
