@@ -13,7 +13,14 @@ def import_string(target: str) -> Any:
     module_name, sep, attr_path = target.partition(":")
     if not sep or not module_name or not attr_path:
         raise ValueError(f"expected 'package.module:attr', got {target!r}")
-    module = importlib.import_module(module_name)
+    try:
+        module = importlib.import_module(module_name)
+    except (Exception, KeyboardInterrupt):
+        raise
+    except BaseException as exc:  # sys.exit() at import: a plugin must not end the command silently
+        what = f"called sys.exit({exc.code!r})" if isinstance(exc, SystemExit) else f"raised {type(exc).__name__}"
+        raise GanzooError(f"importing {module_name} (named by {target!r}) {what}; "
+                          "the plugin that provides it is broken") from exc
     obj: Any = module
     for part in attr_path.split("."):
         try:

@@ -3,12 +3,14 @@
 Plugins are modules named by entry points in the `ganzoo` group and are known by the name of the
 distribution that ships them. Loading is lazy (the first time a command needs the registry) and one
 plugin's import error, raising hook or wrong hook signature is recorded against that plugin, never
-raised, unless `GANZOO_STRICT_PLUGINS=1`.
+raised, unless `GANZOO_STRICT_PLUGINS=1`. "Raising" includes `sys.exit()` and any other
+`BaseException` but `KeyboardInterrupt`: a plugin cannot end the command line.
 
 Environment switches:
   GANZOO_LOAD_PLUGINS     comma-separated allow-list of plugin distributions; set but empty: none
   GANZOO_DISABLE_PLUGINS  comma-separated plugin distributions to skip
-  GANZOO_STRICT_PLUGINS   "1": re-raise the first plugin error instead of recording it
+  GANZOO_STRICT_PLUGINS   "1": fail on the first plugin error (a `PluginError` naming the plugin, the
+                          original exception as its cause) instead of recording it
 """
 
 from __future__ import annotations
@@ -35,6 +37,15 @@ HOOK_PREFIX = "ganzoo_"
 
 class PluginError(GanzooError):
     """A plugin failed while GANZOO_STRICT_PLUGINS=1."""
+
+
+def _isolated(exc: BaseException) -> bool:
+    """Whether a plugin's exception is recorded against it: everything but the user's Ctrl-C.
+
+    `SystemExit` (a plugin calling `sys.exit()`), `GeneratorExit` and custom `BaseException`
+    subclasses count as plugin failures too; otherwise one plugin could end every command silently.
+    """
+    return not isinstance(exc, KeyboardInterrupt)
 
 
 @dataclass
@@ -135,7 +146,9 @@ class Plugins:
                 continue
             try:
                 module = ep.load()
-            except Exception as exc:
+            except BaseException as exc:
+                if not _isolated(exc):
+                    raise
                 self._fail(PluginRecord(name, version, ep.value), f"import failed: {_one_line(exc)}", exc)
                 continue
             self.register(module, name, version, module_name=ep.value)
@@ -161,7 +174,9 @@ class Plugins:
         self.records[name] = record
         try:
             self.pm.register(plugin, name=name)
-        except Exception as exc:
+        except BaseException as exc:
+            if not _isolated(exc):
+                raise
             self._fail(record, f"invalid hook: {_one_line(exc)}", exc)
             return record
         known = {n for n in dir(hookspecs) if n.startswith(HOOK_PREFIX)}
@@ -184,9 +199,9 @@ class Plugins:
         else:
             record.tracebacks.append(message + "\n")
         if self.strict:
-            if exc is not None:
-                raise exc
-            raise PluginError(f"plugin {record.name}: {message}")
+            raise PluginError(
+                f"plugin {record.name}: {message} (GANZOO_STRICT_PLUGINS=1; --debug shows the traceback)"
+            ) from exc
 
     # -- calling -----------------------------------------------------------------------------
     def call(self, hook_name: str, expected: type | None = None) -> Iterator[tuple[str, Any]]:
@@ -209,8 +224,8 @@ class Plugins:
                         raise TypeError(
                             f"{hook_name} must return {expected.__name__} records, got {', '.join(sorted(set(bad)))}"
                         )
-            except Exception as exc:
-                if record is None:
+            except BaseException as exc:
+                if record is None or not _isolated(exc):
                     raise
                 self._fail(record, f"{hook_name} failed: {_one_line(exc)}", exc)
                 continue
@@ -240,8 +255,12 @@ def _as_list(result: Any, hook_name: str) -> list[Any]:
 
 
 def _one_line(exc: BaseException) -> str:
-    text = f"{type(exc).__name__}: {exc}".strip()
-    return " ".join(text.split())
+    if isinstance(exc, SystemExit):
+        text = f"called sys.exit({exc.code!r})"
+    else:
+        text = f"{type(exc).__name__}: {exc}".strip()
+    text = " ".join(text.split())
+    return text if len(text) <= 300 else text[:297] + "..."
 
 
 def _entry_points(group: str) -> Iterable[metadata.EntryPoint]:

@@ -145,8 +145,9 @@ def test_environment_switches(tmp_path, monkeypatch):
     assert Plugins().records["broken-zoo"].skipped == "in GANZOO_DISABLE_PLUGINS"
     monkeypatch.delenv("GANZOO_DISABLE_PLUGINS")
     monkeypatch.setenv("GANZOO_STRICT_PLUGINS", "1")
-    with pytest.raises(ImportError, match="nope"):
+    with pytest.raises(PluginError, match="plugin broken-zoo: import failed: ImportError: nope") as err:
         Plugins()
+    assert isinstance(err.value.__cause__, ImportError)
     monkeypatch.setenv("GANZOO_LOAD_PLUGINS", "")
     plugins = Plugins(load_entry_points=False)
     with pytest.raises(PluginError, match="unknown hook"):
