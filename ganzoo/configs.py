@@ -6,12 +6,19 @@ that imports neither torch nor its own heavy code), and ganzoo derives the `ganz
 
 Precedence, lowest first: dataclass defaults < registry.yaml `defaults` < `--config FILE` <
 `--set key=value` < explicit command-line flags.
+
+Every value is checked against its field's declaration, whichever layer it comes from: its type,
+`choices`, bounds (`min`, `max`, `below` for a strict upper bound), a tuple's `length`, and, for
+floats, that it is a finite number (NaN and infinities pass every comparison; a field that means
+them declares `finite=False`). Integers without a declared bound stay within 64 bits (what torch
+and numpy take). A bad value is one `ConfigError` naming the layer and the field.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import difflib
+import math
 import types
 import typing
 from collections.abc import Mapping, Sequence
@@ -24,6 +31,12 @@ _TRUE = {"1", "true", "yes", "on", "y"}
 _FALSE = {"0", "false", "no", "off", "n"}
 _NONE = {"none", "null", "~", ""}
 
+#: Integers stay within what torch and numpy take unless a field declares its own bounds.
+INT_MIN = -(2**63)
+INT_MAX = 2**63 - 1
+#: The seeds torch, numpy and Python's `random` all accept.
+SEED_MAX = 2**64 - 1
+
 
 def option(
     default: Any = MISSING,
@@ -32,16 +45,29 @@ def option(
     choices: Sequence[Any] | None = None,
     min: float | None = None,
     max: float | None = None,
+    below: float | None = None,
+    length: int | None = None,
+    finite: bool = True,
     cli: bool = True,
     default_factory: Any = MISSING,
 ) -> Any:
-    """A config field with its help text (and optional choices and bounds) for CLI and docs."""
-    metadata = {"help": help, "choices": tuple(choices) if choices else None, "min": min, "max": max, "cli": cli}
+    """A config field with its help text (and optional choices and bounds) for CLI and docs.
+
+    `min`/`max` bound numbers inclusively and `below` exclusively (each item of a tuple); `length`
+    fixes a tuple's number of items; `finite=False` lets a float field take nan and inf.
+    """
+    metadata = {"help": help, "choices": tuple(choices) if choices else None, "min": min, "max": max,
+                "below": below, "length": length, "finite": finite, "cli": cli}
     if default_factory is not MISSING:
         return dataclasses.field(default_factory=default_factory, metadata=metadata)
     if isinstance(default, (list, dict, set)):
         raise TypeError("use a tuple default, or default_factory= for mutable defaults")
     return dataclasses.field(default=default, metadata=metadata)
+
+
+def betas_option(default: Any, help: str = "", **kwargs: Any) -> Any:
+    """An Adam-style `(beta1, beta2)` field: two values, each in [0, 1)."""
+    return option(default, help, min=0, below=1, length=2, **kwargs)
 
 
 @dataclass(frozen=True)
@@ -60,6 +86,9 @@ class FieldInfo:
     minimum: float | None
     maximum: float | None
     cli: bool
+    below: float | None = None
+    length: int | None = None
+    finite: bool = True
 
     @property
     def flag(self) -> str:
@@ -149,6 +178,9 @@ def describe(cls: type) -> list[FieldInfo]:
                 minimum=f.metadata.get("min"),
                 maximum=f.metadata.get("max"),
                 cli=f.metadata.get("cli", True),
+                below=f.metadata.get("below"),
+                length=f.metadata.get("length"),
+                finite=f.metadata.get("finite", True),
             )
         )
     return out
@@ -163,31 +195,58 @@ def parse_value(info: FieldInfo, raw: Any, where: str = "") -> Any:
             return None
         raise ConfigError(f"{label} cannot be empty (expected {info.type_name})")
     if says_none and info.base is tuple:
-        return ()
-    try:
-        if info.base is tuple:
-            if isinstance(raw, str):
-                parts = [p.strip() for p in raw.split(",") if p.strip()]
-            elif isinstance(raw, (list, tuple)):
-                parts = list(raw)
+        value: Any = ()
+    else:
+        try:
+            if info.base is tuple:
+                if isinstance(raw, str):
+                    parts = [p.strip() for p in raw.split(",") if p.strip()]
+                elif isinstance(raw, (list, tuple)):
+                    parts = list(raw)
+                else:
+                    parts = [raw]
+                value = tuple(_scalar(info.item, p, label) for p in parts)
             else:
-                parts = [raw]
-            value: Any = tuple(_scalar(info.item, p, label) for p in parts)
-        else:
-            value = _scalar(info.base, raw, label)
-    except ConfigError:
-        raise
-    except (TypeError, ValueError):
-        raise ConfigError(f"{label}: {raw!r} is not a valid {info.type_name}") from None
+                value = _scalar(info.base, raw, label)
+        except ConfigError:
+            raise
+        except (TypeError, ValueError, OverflowError):
+            raise ConfigError(f"{label}: {short_repr(raw)} is not a valid {info.type_name}") from None
     if info.choices and value not in info.choices:
-        raise ConfigError(f"{label}: {value!r} is not one of {', '.join(map(str, info.choices))}")
+        raise ConfigError(f"{label}: {short_repr(value)} is not one of {', '.join(map(str, info.choices))}")
+    if info.length is not None and isinstance(value, tuple) and len(value) != info.length:
+        raise ConfigError(f"{label} needs {info.length} values, got {len(value)} ({short_repr(raw)})")
     for v in value if isinstance(value, tuple) else (value,):
-        if isinstance(v, (int, float)) and not isinstance(v, bool):
-            if info.minimum is not None and v < info.minimum:
-                raise ConfigError(f"{label}: {v} is below the minimum {info.minimum}")
-            if info.maximum is not None and v > info.maximum:
-                raise ConfigError(f"{label}: {v} is above the maximum {info.maximum}")
+        _check_number(info, v, label)
     return value
+
+
+def _check_number(info: FieldInfo, v: Any, label: str) -> None:
+    if not isinstance(v, (int, float)) or isinstance(v, bool):
+        return
+    if isinstance(v, float) and not math.isfinite(v):
+        if info.finite:
+            raise ConfigError(f"{label}: {v} is not a finite number")
+        return
+    low = info.minimum if info.minimum is not None else (INT_MIN if isinstance(v, int) else None)
+    high = info.maximum if info.maximum is not None else (INT_MAX if isinstance(v, int) else None)
+    if low is not None and v < low:
+        raise ConfigError(f"{label}: {v} is below the minimum {low}")
+    if high is not None and v > high:
+        raise ConfigError(f"{label}: {v} is above the maximum {high}")
+    if info.below is not None and v >= info.below:
+        raise ConfigError(f"{label}: {v} must be below {info.below}")
+
+
+def short_repr(value: Any, limit: int = 80) -> str:
+    """`repr(value)` cut to `limit` characters, without building the whole text of a huge value."""
+    if isinstance(value, (str, int, float, bool)) or value is None:
+        text = repr(value) if not isinstance(value, int) or abs(value) < 10**60 else f"<{value.bit_length()}-bit integer>"
+    elif isinstance(value, (list, tuple, dict)):
+        text = f"<{type(value).__name__} of {len(value)}>"
+    else:
+        text = f"<{type(value).__name__}>"
+    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 def _scalar(tp: Any, raw: Any, label: str) -> Any:
@@ -199,7 +258,7 @@ def _scalar(tp: Any, raw: Any, label: str) -> Any:
             return True
         if text in _FALSE:
             return False
-        raise ConfigError(f"{label}: {raw!r} is not a boolean (use true or false)")
+        raise ConfigError(f"{label}: {short_repr(raw)} is not a boolean (use true or false)")
     if tp is int:
         if isinstance(raw, bool):
             raise ValueError
@@ -216,12 +275,24 @@ def _scalar(tp: Any, raw: Any, label: str) -> Any:
                 raise
             return int(as_float)
     if tp is float:
-        if isinstance(raw, bool):
+        if isinstance(raw, bool) or not isinstance(raw, (int, float, str)):
             raise ValueError
         return float(raw)
     if tp is str:
-        return str(raw)
+        # Text, or a YAML scalar that reads as text (`data: 2024`); never a list or a mapping.
+        if isinstance(raw, bool) or (not isinstance(raw, (str, int, float)) and not _is_date(raw)):
+            raise ValueError
+        text = str(raw)
+        if "\x00" in text:
+            raise ConfigError(f"{label}: text with a NUL character is not allowed")
+        return text
     return tp(raw)
+
+
+def _is_date(raw: Any) -> bool:
+    import datetime
+
+    return isinstance(raw, (datetime.date, datetime.datetime))
 
 
 def build(cls: type, layers: Sequence[tuple[str, Mapping[str, Any]]]) -> Any:
@@ -233,11 +304,13 @@ def build(cls: type, layers: Sequence[tuple[str, Mapping[str, Any]]]) -> Any:
     values: dict[str, Any] = {}
     for layer_name, layer in layers:
         for key, raw in layer.items():
+            if not isinstance(key, str):
+                raise ConfigError(f"{layer_name}: option names are text, got {short_repr(key)}")
             name = key.replace("-", "_")
             if name not in infos:
-                close = difflib.get_close_matches(name, list(infos), n=3)
+                close = difflib.get_close_matches(name, list(infos), n=3) if len(name) < 100 else []
                 hint = f" Did you mean: {', '.join(close)}?" if close else ""
-                raise ConfigError(f"{layer_name}: unknown option {key!r}.{hint}")
+                raise ConfigError(f"{layer_name}: unknown option {short_repr(key)}.{hint}")
             values[name] = parse_value(infos[name], raw, where=f"{layer_name}: ")
     missing = [n for n, f in infos.items() if f.default is MISSING and n not in values]
     if missing:
@@ -274,7 +347,7 @@ def split_set_items(items: Sequence[str]) -> dict[str, str]:
     for item in items:
         key, sep, value = item.partition("=")
         if not sep or not key.strip():
-            raise ConfigError(f"--set expects key=value, got {item!r}")
+            raise ConfigError(f"--set expects key=value, got {short_repr(item)}")
         out[key.strip()] = value
     return out
 

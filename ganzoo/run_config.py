@@ -61,28 +61,53 @@ class RunConfig:
         return dataclasses.replace(self, train=dataclasses.replace(self.train, **changes))
 
 
+#: A config file larger than this is refused unread (a run's config.yaml is about 2 KB).
+MAX_CONFIG_BYTES = 1 << 20
+
+
 def read_config_file(path: str | Path) -> dict[str, Any]:
-    """Read a YAML config file (a run's config.yaml or a hand-written one)."""
+    """Read a YAML config file (a run's config.yaml or a hand-written one): UTF-8 text holding a mapping."""
     import yaml
 
     file = Path(path)
     try:
-        text = file.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise ConfigError(f"config file {file} does not exist") from None
+        if not file.is_file():
+            raise ConfigError(f"config file {file} does not exist" if not file.exists()
+                              else f"config file {file} is not a regular file")
+        with open(file, "rb") as fh:
+            data_bytes = fh.read(MAX_CONFIG_BYTES + 1)
     except OSError as exc:
-        raise ConfigError(f"cannot read config file {file}: {exc.strerror}") from None
+        raise ConfigError(f"cannot read config file {file}: {exc.strerror or exc}") from None
+    if len(data_bytes) > MAX_CONFIG_BYTES:
+        raise ConfigError(f"config file {file} is larger than {MAX_CONFIG_BYTES // 1024} KiB; "
+                          "is it really a YAML file of options?")
+    try:
+        text = data_bytes.decode("utf-8")
+    except UnicodeDecodeError:
+        raise ConfigError(f"config file {file} is not a text file (UTF-8 YAML expected)") from None
+    if "\x00" in text:
+        raise ConfigError(f"config file {file} is not a text file (it holds NUL bytes)")
     try:
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}" if mark is not None else ""
         raise ConfigError(f"config file {file} is not valid YAML{where}") from None
+    except RecursionError:
+        raise ConfigError(f"config file {file} is nested too deeply to be a file of options") from None
     if data is None:
         return {}
     if not isinstance(data, Mapping):
-        raise ConfigError(f"config file {file} must hold a mapping of options")
+        raise ConfigError(f"config file {file} must hold a mapping of options, not {_kind(data)}")
     return dict(data)
+
+
+def _kind(value: Any) -> str:
+    if isinstance(value, (list, tuple)):
+        return "a list"
+    if isinstance(value, str):
+        return "text"
+    return f"a {type(value).__name__}"
 
 
 def split_sections(
@@ -92,6 +117,8 @@ def split_sections(
     model: dict[str, Any] = {}
     train: dict[str, Any] = {}
     for key, value in flat.items():
+        if not isinstance(key, str):
+            raise ConfigError(f"{where}: option names are text, got {configs.short_repr(key)}")
         norm = key.replace("-", "_")
         if norm.startswith("model."):
             model[norm[6:]] = value
@@ -106,7 +133,8 @@ def split_sections(
         else:
             from ganzoo.registry import suggest
 
-            raise ConfigError(f"{where}: unknown option {key!r}." + suggest(norm, model_fields | train_fields))
+            hint = suggest(norm, model_fields | train_fields) if len(norm) < 100 else ""
+            raise ConfigError(f"{where}: unknown option {configs.short_repr(key)}." + hint)
     return model, train
 
 
@@ -115,9 +143,14 @@ def file_sections(
 ) -> tuple[dict[str, Any], dict[str, Any]]:
     """Model and train overrides from a config file: `model:`/`train:` sections plus flat keys."""
     if "name" in data and data["name"] not in (None, name):
-        raise ConfigError(f"{where} is for model {data['name']!r}, not {name!r}")
-    model = dict(data.get("model") or {}) if isinstance(data.get("model"), Mapping) else {}
-    train = dict(data.get("train") or {}) if isinstance(data.get("train"), Mapping) else {}
+        raise ConfigError(f"{where} is for model {configs.short_repr(data['name'])}, not {name!r}")
+    sections = {}
+    for section in ("model", "train"):
+        value = data.get(section)
+        if value is not None and not isinstance(value, Mapping):
+            raise ConfigError(f"{where}: the {section}: section must be a mapping of options, not {_kind(value)}")
+        sections[section] = dict(value or {})
+    model, train = sections["model"], sections["train"]
     flat = {k: v for k, v in data.items() if k not in _META_KEYS and k not in ("model", "train")}
     more_model, more_train = split_sections(flat, model_fields, train_fields, where)
     model.update(more_model)
@@ -209,8 +242,16 @@ def _explicit_both(layers: Sequence[tuple[str, Mapping[str, Any]]]) -> bool:
 def from_header(data: Mapping[str, Any], spec: ModelSpec) -> RunConfig:
     """Rebuild a `RunConfig` from a checkpoint header or config.yaml written by `RunConfig.to_dict`."""
     cls = load_config_class(spec)
-    model = configs.build(cls, [("checkpoint config", _known(cls, data.get("model") or {}))])
-    train = configs.build(TrainConfig, [("checkpoint config", _known(TrainConfig, data.get("train") or {}))])
+    if not isinstance(data, Mapping):
+        raise ConfigError(f"checkpoint config must be a mapping, not {_kind(data)}")
+    sections = {}
+    for section in ("model", "train"):
+        value = data.get(section) or {}
+        if not isinstance(value, Mapping):
+            raise ConfigError(f"checkpoint config: the {section} section must be a mapping, not {_kind(value)}")
+        sections[section] = value
+    model = configs.build(cls, [("checkpoint config", _known(cls, sections["model"]))])
+    train = configs.build(TrainConfig, [("checkpoint config", _known(TrainConfig, sections["train"]))])
     return RunConfig(spec.name, spec.plugin, spec.plugin_version, train, model)
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-from ganzoo.configs import option
+from ganzoo.configs import SEED_MAX, option
 
 Device = Literal["auto", "cpu", "cuda", "mps"]
 Precision = Literal["fp32", "bf16", "fp16"]
@@ -19,7 +19,7 @@ class TrainConfig:
     steps: int | None = option(None, "Training steps (generator updates); default: the model's own budget.", min=1)
     epochs: int | None = option(None, "Stop after this many passes over the data (instead of --steps).", min=1)
     batch_size: int = option(64, "Images per step (per process when distributed).", min=1)
-    seed: int = option(0, "Seed for weights, latents, data order and augmentation.")
+    seed: int = option(0, "Seed for weights, latents, data order and augmentation (0 to 2**64-1).", min=0, max=SEED_MAX)
     device: Device = option("auto", "Where to train: auto picks cuda, then mps, then cpu.")
     precision: Precision = option("fp32", "Arithmetic: fp32, bf16 autocast, or fp16 autocast with a loss scaler.")
     checkpoint_every: int = option(500, "Write checkpoints/last.safetensors every N steps.", min=1)

@@ -156,7 +156,7 @@ def test_every_public_member_of_the_model_interfaces_is_documented(name, with_in
 API = [getattr(ganzoo.testing, n) for n in ganzoo.testing.__all__ if inspect.isfunction(getattr(ganzoo.testing, n))]
 
 
-@pytest.mark.parametrize("function", [*API, configs.option, "data_options_for"],
+@pytest.mark.parametrize("function", [*API, configs.option, configs.betas_option, "data_options_for"],
                          ids=lambda f: f if isinstance(f, str) else f.__name__)
 def test_every_public_helper_is_documented_with_its_exact_signature(function):
     if isinstance(function, str):

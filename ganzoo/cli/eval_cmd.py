@@ -8,6 +8,7 @@ from typing import Any
 
 import click
 
+from ganzoo.configs import SEED_MAX
 from ganzoo.errors import ConfigError, GanzooError
 
 DEFAULT_N = 10_000
@@ -31,7 +32,7 @@ def _metric_help() -> str:
                    "[default: digits for the built-in digits, else inception-fid].")
 @click.option("--weights", type=click.Path(dir_okay=False), default=None,
               help="The extractor's weights file (e.g. pt_inception-2015-12-05-6726825d.pth, or a timm model's).")
-@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the latents and of KID's subsets.")
+@click.option("--seed", type=click.IntRange(0, SEED_MAX), default=0, show_default=True, help="Seed of the latents and of KID's subsets.")
 @click.option("--split", type=click.Choice(["train", "test"]), default="train", show_default=True,
               help="Reference split of the data.")
 @click.option("--n-ref", "n_ref", type=click.IntRange(min=2), default=None,

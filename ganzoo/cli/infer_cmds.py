@@ -7,6 +7,7 @@ from pathlib import Path
 
 import click
 
+from ganzoo.configs import SEED_MAX
 from ganzoo.errors import ConfigError, DataError, GanzooError
 
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".webp", ".tif", ".tiff"}
@@ -27,7 +28,7 @@ def _resolve_device(name: str):
 @click.argument("source")
 @click.option("--n", "n", type=click.IntRange(min=1), default=64, show_default=True, help="Number of images.")
 @click.option("--label", type=click.IntRange(min=0), default=None, help="Class label (conditional models).")
-@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the latents.")
+@click.option("--seed", type=click.IntRange(0, SEED_MAX), default=0, show_default=True, help="Seed of the latents.")
 @click.option("--size", type=click.IntRange(min=1), default=None,
               help="Resize outputs to SIZE x SIZE (area down-sampling; e.g. a lower ProGAN resolution).")
 @click.option("--batch-size", type=click.IntRange(min=1), default=256, show_default=True,

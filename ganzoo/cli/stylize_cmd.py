@@ -23,6 +23,7 @@ from typing import Any
 
 import click
 
+from ganzoo.configs import SEED_MAX
 from ganzoo.errors import ConfigError, DataError, GanzooError
 
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".webp", ".tif", ".tiff"}
@@ -63,7 +64,7 @@ _NEURAL_ONLY = ("steps", "random_features", "weights", "backbone", "init", "opti
               help="Keep the content's colours (luminance-only transfer) [default: off].")
 @click.option("--set", "set_items", multiple=True, metavar="KEY=VALUE",
               help="Any other neural_style option, e.g. --set style_weight=1e5 --set tv_weight=0 (repeatable).")
-@click.option("--seed", type=int, default=0, show_default=True, help="Seed (noise initialisation).")
+@click.option("--seed", type=click.IntRange(0, SEED_MAX), default=0, show_default=True, help="Seed (noise initialisation).")
 @click.option("--device", default="cpu", show_default=True, help="cpu, cuda, mps or auto.")
 @click.option("--run-dir", type=click.Path(file_okay=False), default=None,
               help="Keep the optimisation's run folder here (checkpoints, previews; rerun to resume) "

@@ -17,7 +17,8 @@ header (string to string) holds:
   notes           JSON object of free-form provenance (e.g. converted from, degraded features)
 
 Files are written atomically: a temporary file in the same folder, fsync, then rename. No pickle is
-ever read or written.
+ever read or written. Every reader checks the header against the schema in `ganzoo.engine.header`
+before trusting any of it.
 """
 
 from __future__ import annotations
@@ -33,12 +34,11 @@ from typing import Any
 
 import torch
 
+from ganzoo.engine.header import FORMAT, FORMAT_VERSION, KINDS, parse_header
 from ganzoo.errors import CheckpointError
 
-FORMAT = "ganzoo.checkpoint"
-FORMAT_VERSION = 1
-KINDS = ("training", "weights")
-_REQUIRED = ("format", "format_version", "kind", "name", "plugin", "config", "step", "nets")
+__all__ = ["FORMAT", "FORMAT_VERSION", "KINDS", "Checkpoint", "load_checkpoint", "load_module_state",
+           "read_header", "save_checkpoint", "write_safetensors_atomic"]
 
 
 # -- nested state <-> (JSON structure, tensors) ---------------------------------------------------
@@ -255,9 +255,6 @@ def load_checkpoint(path: str | Path) -> Checkpoint:
             getattr(ck, "nets" if prefix == "net" else "ema").setdefault(net_name, {})[param] = value
     state_tensors = {k: v for k, v in tensors.items() if k.startswith("state/")}
     ck.state = unflatten_state(meta.pop("state_structure", {}), state_tensors) or {}
-    missing = [n for n in meta["nets"] if n not in ck.nets]
-    if missing:
-        raise CheckpointError(f"{path} is corrupt: its header lists networks {missing} that it does not hold")
     return ck
 
 
@@ -272,9 +269,11 @@ def _open(path: str | Path, *, load_tensors: bool) -> tuple[dict[str, Any], dict
     try:
         with safe_open(str(file), framework="pt", device="cpu") as fh:
             raw = fh.metadata() or {}
+            names = list(fh.keys())
+            meta = parse_header(raw, file, names)
             # clone(): fresh, aligned memory; tensors at odd offsets of the file buffer can round
             # reductions differently, which would break bit-exact resume.
-            tensors = {k: fh.get_tensor(k).clone() for k in fh.keys()} if load_tensors else {}  # noqa: SIM118
+            tensors = {k: fh.get_tensor(k).clone() for k in names} if load_tensors else {}
     except CheckpointError:
         raise
     except Exception as exc:
@@ -283,47 +282,17 @@ def _open(path: str | Path, *, load_tensors: bool) -> tuple[dict[str, Any], dict
             f"{file} is not a readable safetensors file (truncated or corrupt: {reason}); "
             "use another checkpoint from the run's checkpoints/ folder"
         ) from None
-    return _parse_meta(raw, file), tensors
-
-
-def _parse_meta(raw: Mapping[str, str], file: Path) -> dict[str, Any]:
-    if raw.get("format") != FORMAT:
-        raise CheckpointError(
-            f"{file} is a safetensors file but not a ganzoo checkpoint (no ganzoo header); "
-            "pretrained weights from elsewhere are converted with 'ganzoo download NAME.TAG'"
-        )
-    missing = [k for k in _REQUIRED if k not in raw]
-    if missing:
-        raise CheckpointError(f"{file} has an incomplete ganzoo header (missing {', '.join(missing)})")
-    try:
-        version = int(raw["format_version"])
-    except ValueError:
-        raise CheckpointError(f"{file} has an invalid format_version {raw['format_version']!r}") from None
-    if version > FORMAT_VERSION:
-        raise CheckpointError(
-            f"{file} was written by a newer ganzoo (checkpoint format {version}, this version reads up to "
-            f"{FORMAT_VERSION}); upgrade ganzoo-core"
-        )
-    if raw["kind"] not in KINDS:
-        raise CheckpointError(f"{file} has an unknown checkpoint kind {raw['kind']!r}")
-    meta: dict[str, Any] = dict(raw)
-    try:
-        meta["config"] = json.loads(raw["config"])
-        meta["nets"] = json.loads(raw["nets"])
-        meta["ema"] = json.loads(raw.get("ema", "[]"))
-        meta["state_structure"] = json.loads(raw.get("state", "{}"))
-        meta["data_info"] = json.loads(raw.get("data_info", "{}"))
-        meta["notes"] = json.loads(raw.get("notes", "{}"))
-        meta["step"] = int(raw["step"])
-        meta["epoch"] = int(raw.get("epoch", "0"))
-        meta["format_version"] = version
-    except (ValueError, TypeError) as exc:
-        raise CheckpointError(f"{file} has a corrupt ganzoo header ({exc})") from None
-    return meta
+    return meta, tensors
 
 
 def load_module_state(module: torch.nn.Module, state: Mapping[str, torch.Tensor], *, what: str, source: str) -> None:
-    """Load weights into a network, turning any key or shape mismatch into one clear line."""
+    """Load weights into a network, turning any key, shape or type mismatch into one clear line.
+
+    Stored tensors of another precision of the same kind (float64 or float16 weights into a float32
+    model, int32 counters into int64 ones) are converted, with one warning line; integer or boolean
+    tensors where the network has floating ones (quantized int8 weights, say), or the reverse, are
+    refused.
+    """
     expected = module.state_dict()
     missing = [k for k in expected if k not in state]
     unexpected = [k for k in state if k not in expected]
@@ -341,4 +310,41 @@ def load_module_state(module: torch.nn.Module, state: Mapping[str, torch.Tensor]
         if mismatched:
             parts.append(f"{len(mismatched)} shape mismatches (e.g. {mismatched[0]})")
         raise CheckpointError(f"{source}: weights of {what} do not fit the model: " + "; ".join(parts))
+    converted = _check_dtypes(expected, state, what=what, source=source)
+    if converted:
+        import sys
+
+        kinds = ", ".join(f"{_dtype_name(a)} -> {_dtype_name(b)}" for a, b in sorted(converted, key=str))
+        print(f"Warning: {source}: weights of {what} are stored in another precision than the model's "
+              f"({kinds}); converted on loading", file=sys.stderr, flush=True)
     module.load_state_dict(dict(state), strict=True)
+
+
+def _dtype_kind(dtype: torch.dtype) -> str:
+    if dtype == torch.bool:
+        return "boolean"
+    if dtype.is_complex:
+        return "complex"
+    return "floating" if dtype.is_floating_point else "integer"
+
+
+def _dtype_name(dtype: torch.dtype) -> str:
+    return str(dtype).removeprefix("torch.")
+
+
+def _check_dtypes(expected: Mapping[str, torch.Tensor], state: Mapping[str, torch.Tensor], *, what: str,
+                  source: str) -> set[tuple[torch.dtype, torch.dtype]]:
+    """The (stored, model) floating type pairs to convert; raises for tensors of another kind of type."""
+    converted: set[tuple[torch.dtype, torch.dtype]] = set()
+    for key, want in expected.items():
+        got = state[key].dtype
+        if got == want.dtype:
+            continue
+        if _dtype_kind(got) != _dtype_kind(want.dtype):
+            raise CheckpointError(
+                f"{source}: {what}.{key} is stored as {_dtype_name(got)} ({_dtype_kind(got)}) where the model has "
+                f"{_dtype_name(want.dtype)}; ganzoo does not convert between kinds of types (e.g. quantized "
+                "weights), so store the weights as floating point"
+            )
+        converted.add((got, want.dtype))
+    return converted

@@ -11,7 +11,7 @@ import torch
 
 from ganzoo.engine.checkpoint import Checkpoint, load_checkpoint, load_module_state
 from ganzoo.engine.model import Model
-from ganzoo.errors import CheckpointError
+from ganzoo.errors import CheckpointError, ConfigError
 from ganzoo.run_config import RunConfig, from_header
 from ganzoo.specs import ModelSpec
 
@@ -75,7 +75,10 @@ def load(source: str, *, device: str | torch.device = "cpu", channels_last: bool
         spec = registry.resolve_model(f"{plugin}:{ck.name}").spec
     except Exception:
         spec = registry.resolve_model(ck.name).spec
-    run = from_header(ck.config, spec)
+    try:
+        run = from_header(ck.config, spec)
+    except ConfigError as exc:
+        raise CheckpointError(f"{path} holds a config this version of {spec.name} cannot use ({exc.message})") from None
     model = build_model(spec, run.model, training=False)
     names = list(model.inference_nets) or list(model.nets)
     nets: dict[str, torch.nn.Module] = {}

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-from ganzoo.configs import option
+from ganzoo.configs import betas_option, option
 
 
 @dataclass
@@ -24,6 +24,6 @@ class CGANConfig:
     loss: Literal["bce", "lsgan", "hinge"] = option("bce", "Adversarial loss (bce = non-saturating).")
     lr_g: float = option(2e-4, "Generator Adam learning rate.", min=0)
     lr_d: float = option(2e-4, "Discriminator Adam learning rate.", min=0)
-    betas_g: tuple[float, ...] = option((0.5, 0.999), "Generator Adam betas.")
-    betas_d: tuple[float, ...] = option((0.5, 0.999), "Discriminator Adam betas.")
+    betas_g: tuple[float, ...] = betas_option((0.5, 0.999), "Generator Adam betas, two values in [0, 1).")
+    betas_d: tuple[float, ...] = betas_option((0.5, 0.999), "Discriminator Adam betas, two values in [0, 1).")
     init_std: float = option(0.02, "Standard deviation of the N(0, std) weight init.", min=0)

@@ -20,7 +20,7 @@ class CycleGANConfig:
         "resnet_9blocks", "Generator architecture.")
     discriminator: Literal["basic", "n_layers", "pixel"] = option(
         "basic", "Discriminator: basic = 70x70 PatchGAN, n_layers = PatchGAN with --n-layers-d, pixel = 1x1.")
-    n_layers_d: int = option(3, "Convolution layers of the n_layers PatchGAN.", min=1)
+    n_layers_d: int = option(3, "Convolution layers of the n_layers PatchGAN.", min=1, max=16)
     ngf: int = option(64, "Generator width: filters of its first and last conv layers.", min=1)
     ndf: int = option(64, "Discriminator width: filters of its first conv layer.", min=1)
     norm: Literal["instance", "batch", "none"] = option("instance", "Normalisation layer.")
@@ -42,9 +42,9 @@ class CycleGANConfig:
         "instance norm or none and no dropout); off: the reference's call order.")
     pool_size: int = option(50, "Image pool of earlier fakes shown to the discriminators; 0 disables it.", min=0)
     lr: float = option(2e-4, "Adam learning rate of the generators (and of the discriminators unless lr_d).", min=0)
-    beta1: float = option(0.5, "Adam beta1 of the generators (and of the discriminators unless beta1_d).", min=0, max=1)
+    beta1: float = option(0.5, "Adam beta1 of the generators (and of the discriminators unless beta1_d), in [0, 1).", min=0, below=1)
     lr_d: float | None = option(
         None, "Discriminators' Adam learning rate (two time-scale updates); none: lr, as the reference.", min=0)
-    beta1_d: float | None = option(None, "Discriminators' Adam beta1; none: beta1, as the reference.", min=0, max=1)
+    beta1_d: float | None = option(None, "Discriminators' Adam beta1, in [0, 1); none: beta1, as the reference.", min=0, below=1)
     n_epochs: int = option(100, "Epochs at the initial learning rate.", min=0)
     n_epochs_decay: int = option(100, "Epochs of linear decay of the learning rate towards zero (after n_epochs).", min=0)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-from ganzoo.configs import option
+from ganzoo.configs import betas_option, option
 
 
 @dataclass
@@ -22,11 +22,6 @@ class DCGANConfig:
         "bce", "Adversarial loss from the core library (bce = non-saturating).")
     lr_g: float = option(2e-4, "Generator Adam learning rate (paper: 0.0002).", min=0)
     lr_d: float = option(2e-4, "Discriminator Adam learning rate (paper: 0.0002).", min=0)
-    betas_g: tuple[float, ...] = option((0.5, 0.999), "Generator Adam betas (paper: beta1 0.5).")
-    betas_d: tuple[float, ...] = option((0.5, 0.999), "Discriminator Adam betas (paper: beta1 0.5).")
+    betas_g: tuple[float, ...] = betas_option((0.5, 0.999), "Generator Adam betas, two values in [0, 1) (paper: beta1 0.5).")
+    betas_d: tuple[float, ...] = betas_option((0.5, 0.999), "Discriminator Adam betas, two values in [0, 1) (paper: beta1 0.5).")
     init_std: float = option(0.02, "Standard deviation of the N(0, std) weight init (paper: 0.02).", min=0)
-
-    def __post_init__(self) -> None:
-        for name in ("betas_g", "betas_d"):
-            if len(getattr(self, name)) != 2:
-                raise ValueError(f"{name} needs two values, e.g. 0.5,0.999")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ganzoo.configs import option
+from ganzoo.configs import betas_option, option
 
 
 @dataclass
@@ -31,11 +31,11 @@ class ProGANConfig:
                                           "up to 128x128, then 14, 6, 3).")
     lr: float = option(1e-3, "Adam learning rate of the generator (and of the critic unless lr_d; paper: 0.001).",
                        min=0)
-    betas: tuple[float, ...] = option((0.0, 0.99), "Adam betas of the generator (and of the critic unless betas_d; "
-                                      "paper: 0, 0.99).")
+    betas: tuple[float, ...] = betas_option((0.0, 0.99), "Adam betas of the generator (and of the critic unless betas_d), "
+                                     "two values in [0, 1) (paper: 0, 0.99).")
     lr_d: float | None = option(None, "Critic's Adam learning rate (two time-scale updates); none: lr, as the paper.",
                                 min=0)
-    betas_d: tuple[float, ...] | None = option(None, "Critic's Adam betas; none: betas, as the paper.")
+    betas_d: tuple[float, ...] | None = betas_option(None, "Critic's Adam betas, two values in [0, 1); none: betas, as the paper.")
     reset_optimizer: bool = option(True, "Reset Adam's moments when a fade-in starts and ends (official code).")
     gp_weight: float = option(10.0, "WGAN-GP gradient penalty weight (paper: 10).", min=0)
     drift: float = option(0.001, "Drift penalty epsilon on the critic's real outputs (paper: 0.001).", min=0)

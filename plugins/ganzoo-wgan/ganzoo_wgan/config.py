@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-from ganzoo.configs import option
+from ganzoo.configs import betas_option, option
 
 
 @dataclass
@@ -35,8 +35,8 @@ class WGANGPConfig:
     d_width: int = option(64, "Critic feature maps after the input layer.", min=1)
     lr_g: float = option(1e-4, "Generator Adam learning rate (paper: 0.0001).", min=0)
     lr_d: float = option(1e-4, "Critic Adam learning rate (paper: 0.0001).", min=0)
-    betas_g: tuple[float, ...] = option((0.0, 0.9), "Generator Adam betas (paper: 0, 0.9).")
-    betas_d: tuple[float, ...] = option((0.0, 0.9), "Critic Adam betas (paper: 0, 0.9).")
+    betas_g: tuple[float, ...] = betas_option((0.0, 0.9), "Generator Adam betas, two values in [0, 1) (paper: 0, 0.9).")
+    betas_d: tuple[float, ...] = betas_option((0.0, 0.9), "Critic Adam betas, two values in [0, 1) (paper: 0, 0.9).")
     gp_weight: float = option(10.0, "Gradient penalty weight lambda (paper: 10).", min=0)
     critic_norm: Literal["none", "layer"] = option("none", "Normalisation in the critic (paper: none or layer norm).")
     init_std: float = option(0.02, "Standard deviation of the N(0, std) weight init.", min=0)
