@@ -17,7 +17,7 @@ from typing import Any
 from ganzoo import configs
 from ganzoo.errors import ConfigError
 from ganzoo.specs import ModelSpec
-from ganzoo.train_config import TrainConfig
+from ganzoo.train_config import TrainConfig, check_limits
 
 _META_KEYS = {"name", "plugin", "plugin_version", "ganzoo_version", "format_version"}
 
@@ -203,6 +203,7 @@ def resolve(
     if _explicit_both(train_layers):
         raise ConfigError("give either --steps or --epochs, not both")
     train = configs.build(TrainConfig, [(name, _length_exclusive(layer)) for name, layer in train_layers])
+    check_limits(train)
     model = configs.build(cls, model_layers)
     return RunConfig(spec.name, spec.plugin, spec.plugin_version, train, model)
 

@@ -2,10 +2,17 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from typing import Literal
 
 from ganzoo.configs import SEED_MAX, option
+from ganzoo.errors import ConfigError
+
+#: Environment variable that sets the most data-loader workers a run may start.
+MAX_WORKERS_ENV = "GANZOO_MAX_WORKERS"
+#: Data-loader workers allowed per CPU this process may use (a worker often waits on the disk).
+WORKERS_PER_CPU = 2
 
 Device = Literal["auto", "cpu", "cuda", "mps"]
 Precision = Literal["fp32", "bf16", "fp16"]
@@ -27,7 +34,8 @@ class TrainConfig:
     sample_every: int = option(250, "Write samples/step-N.png every N steps.", min=1)
     log_every: int = option(50, "Append to metrics.jsonl (and print when not a terminal) every N steps.", min=1)
     ema_decay: float | None = option(None, "Generator EMA decay (e.g. 0.999); none: the model's default.", min=0, max=1)
-    num_workers: int | None = option(None, "Data loader worker processes; none: chosen from the data set.", min=0)
+    num_workers: int | None = option(None, "Data loader worker processes; none: chosen from the data set (at most "
+                                           f"{WORKERS_PER_CPU} per CPU; {MAX_WORKERS_ENV} lifts it).", min=0)
     channels_last: bool = option(False, "Use channels-last memory format for convolutions.")
     compile: bool = option(False, "Compile the networks with torch.compile.")
     tensorboard: bool = option(False, "Also log scalars for TensorBoard (needs the tensorboard package).")
@@ -38,3 +46,38 @@ class TrainConfig:
     eval_metric: str = option("fid", "Metric for periodic evaluation (lower is better unless the metric says so).")
     eval_n: int = option(1000, "Samples generated for each periodic evaluation.", min=2)
     eval_extractor: str | None = option(None, "Feature extractor for periodic evaluation; none: the data's default.")
+
+
+def usable_cpus() -> int:
+    """CPUs this process may run on (its affinity mask where the system has one)."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except (AttributeError, OSError):
+        return max(1, os.cpu_count() or 1)
+
+
+def max_workers() -> int:
+    """The most data-loader workers a run may start: `GANZOO_MAX_WORKERS`, else 2 per usable CPU."""
+    raw = os.environ.get(MAX_WORKERS_ENV, "").strip()
+    if raw:
+        try:
+            value = int(raw)
+        except ValueError:
+            value = -1
+        if value < 0:
+            raise ConfigError(f"{MAX_WORKERS_ENV}={raw!r} is not a number of worker processes")
+        return value
+    return WORKERS_PER_CPU * usable_cpus()
+
+
+def check_limits(train: TrainConfig) -> None:
+    """Refuse, in one line, resource options a typo can make ruinous (each worker is a process)."""
+    if train.num_workers is not None and train.num_workers > max_workers():
+        if os.environ.get(MAX_WORKERS_ENV, "").strip():
+            bound = f"the {max_workers()} that {MAX_WORKERS_ENV} allows"
+        else:
+            bound = f"{max_workers()} ({WORKERS_PER_CPU} per CPU, {usable_cpus()} CPUs here)"
+        raise ConfigError(
+            f"num_workers={train.num_workers} is more than {bound}; each worker is a process. "
+            f"If you need more, set {MAX_WORKERS_ENV}={train.num_workers}"
+        )

@@ -1,5 +1,6 @@
 """Bad input gets one clear `Error:` line, never "(this is a bug in ganzoo)": forged checkpoint headers,
-option values (NaN, out-of-range seeds, betas), config files and stored weight types."""
+option values (NaN, out-of-range seeds, betas), config files, stored weight types, model and batch
+sizes beyond the machine's memory, and the data-loader worker bound."""
 
 from __future__ import annotations
 
@@ -282,3 +283,81 @@ def test_float_counters_where_integers_are_expected_are_refused(toy_checkpoint, 
     state = {k: v.float() for k, v in net.state_dict().items()}
     with pytest.raises(CheckpointError, match=r"num_batches_tracked is stored as float32 .floating. where the model has int64"):
         load_module_state(net, state, what="D", source="x.safetensors")
+
+
+# -- model and batch sizes beyond the machine ------------------------------------------------------
+def test_a_model_too_large_to_train_is_refused_naming_the_option(tmp_path, toy_registry, capsys):
+    line = one_error(*ganzoo(capsys, "train", "toy", "--hidden", 10**12, "--out", tmp_path / "run")[::2])
+    assert line.startswith("Error: model toy with hidden=1000000000000 needs about")
+    assert "PB to train (weights, gradients and optimizer moments), more than the" in line
+    assert "use a smaller hidden (default 32)" in line
+    assert "GANZOO_MAX_MEMORY" in line
+
+
+@pytest.mark.parametrize(("command", "out"), [("sample", "s.png"), ("export", "w.safetensors"), ("eval", "e.json")])
+def test_a_header_too_large_to_load_is_refused(command, out, toy_checkpoint, tmp_path, toy_registry, capsys):
+    path = forge(toy_checkpoint, tmp_path / "huge.safetensors", config=with_config(toy_checkpoint, hidden=10**12))
+    line = one_error(*ganzoo(capsys, command, path, "--out", tmp_path / out)[::2])
+    assert "model toy with hidden=1000000000000 needs about" in line and "for its parameters" in line
+
+
+def test_the_memory_limit_can_be_set_and_lifted(monkeypatch, toy_registry):
+    from ganzoo.engine.run import build_model
+    from ganzoo.run_config import resolve
+
+    spec = toy_registry.resolve_model("toy").spec
+    config = dataclasses.replace(resolve(spec, model_flags={"hidden": 4000}).model, channels=1)
+    # G: 8*4000 + 4000, norm 2*4000 (+ 2*4000 float and one int64 buffers), 4000*64 + 64;
+    # D: 64*4000 + 4000, 4000 + 1: (564065 + 8000) * 4 + 8 = 2288268 bytes, four times that to train
+    monkeypatch.setenv("GANZOO_MAX_MEMORY", "1M")
+    with pytest.raises(ConfigError, match=r"hidden=4000 needs about 9\.2 MB to train .* more than the 1\.0 MB of "
+                                          r"memory GANZOO_MAX_MEMORY allows"):
+        build_model(spec, config, training=True)
+    monkeypatch.setenv("GANZOO_MAX_MEMORY", "64G")
+    assert build_model(spec, config, training=True).nets["G"].body[0].out_features == 4000
+    monkeypatch.setenv("GANZOO_MAX_MEMORY", "0")  # off
+    build_model(spec, config, training=False)
+    monkeypatch.setenv("GANZOO_MAX_MEMORY", "lots")
+    with pytest.raises(ConfigError, match="GANZOO_MAX_MEMORY='lots' is not a size"):
+        build_model(spec, config, training=False)
+
+
+def test_the_estimate_leaves_the_random_streams_alone(toy_registry):
+    import numpy as np
+
+    from ganzoo.engine.run import build_model
+    from ganzoo.run_config import resolve
+    from ganzoo.testing.toy_model import build
+
+    spec = toy_registry.resolve_model("toy").spec
+    config = dataclasses.replace(resolve(spec).model, channels=1)
+    states = []
+    for make in (lambda: build_model(spec, config, training=True), lambda: build(config, training=True)):
+        torch.manual_seed(3)
+        random.seed(3)
+        np.random.seed(3)
+        model = make()
+        states.append((model.nets["G"].state_dict(), torch.rand(1), random.random(), np.random.rand()))
+    (g1, t1, p1, n1), (g2, t2, p2, n2) = states
+    assert all(torch.equal(g1[k], g2[k]) for k in g1) and (t1, p1, n1) == (t2, p2, n2)
+
+
+def test_a_batch_too_large_is_refused_before_reading_data(tmp_path, toy_registry, capsys):
+    line = one_error(*ganzoo(capsys, "train", "toy", "--batch-size", 10**11, "--out", tmp_path / "run")[::2])
+    assert line.startswith("Error: batch_size=100000000000: a batch of 8x8 images needs about")
+
+
+# -- data-loader workers ---------------------------------------------------------------------------
+def test_too_many_workers_are_refused_with_how_to_lift_the_bound(tmp_path, toy_registry, capsys, monkeypatch):
+    from ganzoo.train_config import TrainConfig, check_limits, max_workers, usable_cpus
+
+    line = one_error(*ganzoo(capsys, "train", "toy", "--num-workers", 100000, "--out", tmp_path / "run")[::2])
+    assert f"num_workers=100000 is more than {2 * usable_cpus()} (2 per CPU, {usable_cpus()} CPUs here)" in line
+    assert "set GANZOO_MAX_WORKERS=100000" in line
+    assert not (tmp_path / "run").exists()
+    check_limits(TrainConfig(num_workers=max_workers()))  # the bound itself is fine
+    monkeypatch.setenv("GANZOO_MAX_WORKERS", "100000")
+    check_limits(TrainConfig(num_workers=100000))
+    monkeypatch.setenv("GANZOO_MAX_WORKERS", "many")
+    with pytest.raises(ConfigError, match="GANZOO_MAX_WORKERS='many' is not a number"):
+        check_limits(TrainConfig(num_workers=1))

@@ -46,7 +46,7 @@ def fill_from_data(run: RunConfig, data: DataSource) -> RunConfig:
 
 
 def build_model(spec: ModelSpec, config: Any, *, training: bool) -> Model:
-    """Call the plugin's factory and check that it returned a Model."""
+    """Call the plugin's factory (after checking the machine can hold the model) and check that it returned a Model."""
     from ganzoo._lazy import import_string
 
     if spec.factory is None:
@@ -54,6 +54,9 @@ def build_model(spec: ModelSpec, config: Any, *, training: bool) -> Model:
 
         raise NotImplementedModelError(f"model {spec.name!r} ({spec.plugin}) is not implemented in this version")
     factory = import_string(spec.factory)
+    from ganzoo.engine.footprint import check_model_memory
+
+    check_model_memory(spec, config, factory, training=training)  # before allocating anything
     model = factory(config, training=training)
     if not isinstance(model, Model):
         raise GanzooError(f"plugin {spec.plugin}: factory of {spec.name!r} returned {type(model).__name__}, not a Model")
@@ -62,7 +65,9 @@ def build_model(spec: ModelSpec, config: Any, *, training: bool) -> Model:
 
 def load_data(run: RunConfig, spec: ModelSpec) -> tuple[RunConfig, DataSource]:
     from ganzoo.data import resolve_data
+    from ganzoo.engine.footprint import check_batch_memory
 
+    check_batch_memory(run.model, run.train.batch_size)  # before any image is read or resized
     ref = run.train.data or spec.default_data
     run = run.replace_train(data=ref)
     data = resolve_data(ref, data_options_for(run.model))
