@@ -149,6 +149,9 @@ def file_sections(
         value = data.get(section)
         if value is not None and not isinstance(value, Mapping):
             raise ConfigError(f"{where}: the {section}: section must be a mapping of options, not {_kind(value)}")
+        for key in value or {}:
+            if not isinstance(key, str):
+                raise ConfigError(f"{where}: option names in the {section}: section are text, got {configs.short_repr(key)}")
         sections[section] = dict(value or {})
     model, train = sections["model"], sections["train"]
     flat = {k: v for k, v in data.items() if k not in _META_KEYS and k not in ("model", "train")}

@@ -40,7 +40,8 @@ class TrainConfig:
     compile: bool = option(False, "Compile the networks with torch.compile.")
     tensorboard: bool = option(False, "Also log scalars for TensorBoard (needs the tensorboard package).")
     balance: str = option("none", "Discriminator balance policy: none, skip-d:THRESHOLD or adaptive.")
-    d_steps: int | None = option(None, "Discriminator updates per generator update; none: the model's default.", min=1)
+    d_steps: int | None = option(None, "Discriminator updates per generator update (at most 100); none: the model's default.",
+                                 min=1, max=100)
     diagnostics_every: int = option(100, "Compute training-health diagnostics every N steps; 0 turns them off.", min=0)
     eval_every: int = option(0, "Evaluate --eval-metric every N steps and keep best.safetensors; 0: never.", min=0)
     eval_metric: str = option("fid", "Metric for periodic evaluation (lower is better unless the metric says so).")

@@ -131,6 +131,35 @@ def test_inconsistent_state_references_are_refused(extra, message, toy_checkpoin
     assert message in str(err.value)
 
 
+def _no_stream(state: dict) -> str:
+    del state["stream"]
+    return "(KeyError: 'stream')"
+
+
+def _null_step_count(state: dict) -> str:
+    state["schedulers"]["G"]["_step_count"] = None
+    return "(state/schedulers/G/_step_count is null, this run keeps a number there)"
+
+
+def _text_offset(state: dict) -> str:
+    state["stream"]["offset"] = "32"
+    return "(state/stream/offset is text, this run keeps a number there)"
+
+
+@pytest.mark.parametrize("forgery", [_no_stream, _null_step_count, _text_offset])
+def test_a_forged_training_state_is_one_line_on_resume(forgery, toy_checkpoint, tmp_path, toy_registry, capsys):
+    import shutil
+
+    run = tmp_path / "run"
+    shutil.copytree(toy_checkpoint.parent.parent, run)
+    with safe_open(str(toy_checkpoint), framework="pt") as fh:
+        state = json.loads(fh.metadata()["state"])
+    expected = forgery(state)
+    forge(toy_checkpoint, run / "checkpoints" / "last.safetensors", state=json.dumps(state))
+    line = one_error(*ganzoo(capsys, "train", "toy", "--device", "cpu", "--steps", 3, "--out", run)[::2])
+    assert f"its training state does not fit this run {expected}" in line
+
+
 def test_unknown_header_fields_are_kept_and_ignored(toy_checkpoint, tmp_path):
     path = forge(toy_checkpoint, tmp_path / "future.safetensors", future_field="[[[whatever")
     assert read_header(path)["future_field"] == "[[[whatever"
@@ -168,6 +197,18 @@ def test_option_values_are_checked_fully(args, message, tmp_path, toy_registry, 
     line = one_error(*ganzoo(capsys, "train", "toy", "--out", tmp_path / "run", *args)[::2])
     assert message in line
     assert not (tmp_path / "run").exists()
+
+
+def test_a_batch_too_small_for_batch_norm_is_one_line(tmp_path, toy_registry, capsys):
+    # the toy generator's BatchNorm1d sees one value per channel in a batch of one image
+    line = one_error(*ganzoo(capsys, "train", "toy", "--batch-size", 1, "--steps", 1, "--out", tmp_path / "run")[::2])
+    assert "a batch of 1 is too small for toy's batch normalisation" in line and "use a larger --batch-size" in line
+
+
+@pytest.mark.parametrize("value", ["skip-d:nan", "skip-d:inf", "skip-d:-inf"])
+def test_a_balance_threshold_must_be_finite(value, tmp_path, toy_registry, capsys):
+    line = one_error(*ganzoo(capsys, "train", "toy", "--balance", value, "--steps", 1, "--out", tmp_path / "run")[::2])
+    assert f"--balance skip-d needs a finite threshold, not {value.split(':')[1]}" in line
 
 
 @dataclasses.dataclass
@@ -222,6 +263,7 @@ CONFIG_FILES = {
     "text": (b"just words", "must hold a mapping of options, not text"),
     "model section as a list": (b"model: [1, 2]\n", "the model: section must be a mapping of options, not a list"),
     "number as option name": (b"1: 2\n", "option names are text, got 1"),
+    "number as option name in a section": (b"train:\n  0: null\n", "option names in the train: section are text, got 0"),
     "list for text": (b"data: [a, b]\n", "data: <list of 2> is not a valid str or none"),
     "mapping for a number": (b"seed: {a: 1}\n", "seed: <dict of 1> is not a valid int"),
     "deep nesting": (b"a: " + b"[" * 3000 + b"]" * 3000, "nested too deeply"),

@@ -9,6 +9,7 @@ failed or refused extraction never leaves a half-written folder behind.
 from __future__ import annotations
 
 import contextlib
+import lzma
 import os
 import posixpath
 import shutil
@@ -16,6 +17,7 @@ import stat
 import tarfile
 import tempfile
 import zipfile
+import zlib
 from collections.abc import Callable
 from pathlib import Path
 
@@ -75,8 +77,8 @@ def archive_kind(path: Path) -> str:
     try:
         if tarfile.is_tarfile(path):
             return "tar"
-    except OSError:
-        pass
+    except (OSError, EOFError, tarfile.TarError, zlib.error, lzma.LZMAError):
+        pass  # a truncated .tar.gz ends its stream early (EOFError): damaged, as the message says
     raise DataError(f"{path} is neither a zip nor a tar archive (or it is damaged)")
 
 
@@ -174,7 +176,7 @@ def _check_no_escape(root: Path) -> None:
         for entry in dirnames + filenames:
             path = Path(dirpath) / entry
             if path.is_symlink():
-                resolved = path.resolve()
+                resolved = Path(os.path.realpath(path))  # a link loop stays where it is, never raises
                 if resolved != real_root and real_root not in resolved.parents:
                     raise DataError(f"refusing the archive: {path.relative_to(root)} links outside the target")
 

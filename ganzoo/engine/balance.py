@@ -45,6 +45,8 @@ class BalancePolicy:
                 threshold = float(value)
             except ValueError:
                 raise ConfigError("--balance skip-d needs a threshold, e.g. skip-d:0.1") from None
+            if not math.isfinite(threshold):  # nan would never skip, inf always
+                raise ConfigError(f"--balance skip-d needs a finite threshold, not {value}")
             return cls("skip-d", d_steps, threshold=threshold)
         if text.startswith("adaptive"):
             parts = text.split(":")[1:]

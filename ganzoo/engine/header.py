@@ -235,6 +235,43 @@ def _check_state(structure: Any, tensors: Collection[str]) -> None:
                 raise _Bad(f"__float__ must be 'nan', 'inf' or '-inf', not {_short(value)}")
 
 
+def state_mismatch(saved: Any, fresh: Any, where: str = "state") -> str | None:
+    """Where a loaded training state differs in kind from a fresh one of the same run (None: it conforms).
+
+    Compared wherever both hold a value: numbers with numbers, text with text, booleans with booleans,
+    tensors with tensors, lists and mappings item by item (their common keys and leading items). A fresh
+    value of None (not known yet, e.g. a best score) accepts anything; a stored None is accepted where the
+    run keeps a boolean (torch's optional flags such as an optimizer's `foreach` are None or a boolean).
+    """
+    stack = [(saved, fresh, where)]
+    while stack:
+        old, new, at = stack.pop()
+        if new is None or (old is None and isinstance(new, bool)):
+            continue
+        got, want = _state_kind(old), _state_kind(new)
+        if got != want:
+            return f"{at} is {got}, this run keeps {want} there"
+        if want == "a mapping":
+            stack.extend((old[k], new[k], f"{at}/{k}") for k in new if k in old)
+        elif want == "a list":
+            stack.extend((a, b, f"{at}/{i}") for i, (a, b) in enumerate(zip(old, new)))
+    return None
+
+
+def _state_kind(value: Any) -> str:
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, (int, float)):
+        return "a number"
+    if isinstance(value, Mapping):
+        return "a mapping"
+    if isinstance(value, (list, tuple)):
+        return "a list"
+    if hasattr(value, "dtype") and hasattr(value, "shape"):
+        return "a tensor"
+    return _kind(value)
+
+
 def _is_float_text(text: str) -> bool:
     try:
         return not math.isfinite(float(text))

@@ -25,6 +25,7 @@ from ganzoo.engine.checkpoint import Checkpoint, load_checkpoint, load_module_st
 from ganzoo.engine.context import StepContext
 from ganzoo.engine.distributed import DistInfo
 from ganzoo.engine.ema import EMA
+from ganzoo.engine.header import state_mismatch
 from ganzoo.engine.health import Health
 from ganzoo.engine.images import save_grid
 from ganzoo.engine.model import Model
@@ -174,7 +175,7 @@ class Trainer:
                 while self.step < self.total_steps and not self._epochs_reached():
                     self.ctx.step = self.step
                     with health.capture(self.step + 1):  # gradient norms at a diagnostics step
-                        logs = self.model.train_step(self.ctx)
+                        logs = self._train_step()
                     self.step += 1
                     self.precision.end_step()
                     if self.ema is not None:
@@ -204,6 +205,19 @@ class Trainer:
             self.write_samples()
         return TrainResult(self.step, self.epochs_done, last, list(self.samples), dict(self._last_logs),
                            time.perf_counter() - start_time)
+
+    def _train_step(self) -> dict[str, Any]:
+        try:
+            return self.model.train_step(self.ctx)
+        except ValueError as exc:
+            # torch's batch norm refuses to train on one value per channel (a batch of one image through
+            # a BatchNorm1d, say): a batch size the model cannot use, not a bug.
+            if "Expected more than 1 value per channel" not in str(exc):
+                raise
+            raise ConfigError(
+                f"a batch of {self.train_cfg.batch_size} is too small for {self.run.name}'s batch normalisation "
+                "(it needs more than one value per channel); use a larger --batch-size"
+            ) from None
 
     def _epochs_reached(self) -> bool:
         return self.train_cfg.epochs is not None and self.train_cfg.steps is None and \
@@ -445,7 +459,23 @@ class Trainer:
         """Restore everything `save` wrote, so the next step is the one the straight run would take."""
         ck = load_checkpoint(path)
         self._check_compatible(ck)
+        try:
+            self._restore(ck, path)
+        except (KeyError, IndexError, TypeError, ValueError, AttributeError, RuntimeError) as exc:
+            # The header's schema is checked on reading; what a state means is known only here.
+            reason = " ".join(f"{type(exc).__name__}: {exc}".split())[:160]
+            raise CheckpointError(
+                f"{path}: its training state does not fit this run ({reason}); the file is damaged or was "
+                "edited: resume from another checkpoint, or start over with --no-resume --force"
+            ) from None
+
+    def _restore(self, ck: Checkpoint, path: Path) -> None:
         state = ck.state
+        mismatch = state_mismatch(state, self.state(gather=False))
+        if mismatch:
+            raise CheckpointError(f"{path}: its training state does not fit this run ({mismatch}); the file is "
+                                  "damaged or was edited: resume from another checkpoint, or start over with "
+                                  "--no-resume --force")
         # Family state first: a family whose networks change shape (a new scale, a grown layer)
         # rebuilds them here, before weights and optimizer states are loaded into them.
         self.model.load_extra_state(state.get("extra", {}))
