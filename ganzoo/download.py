@@ -166,6 +166,10 @@ class _Unreachable(Exception):
     """This URL could not deliver the file (now); the next mirror is tried."""
 
 
+class _Oversized(Exception):
+    """This URL sent more bytes than the expected size; the transfer was cut off at that size."""
+
+
 def _reason(exc: BaseException) -> str:
     if isinstance(exc, urllib.error.HTTPError):
         return f"HTTP {exc.code} {exc.reason}"
@@ -214,8 +218,12 @@ def _open_http_url(url: str, offset: int) -> tuple[BinaryIO, int, int | None]:
     return resp, 0, length_int
 
 
-def _transfer(url: str, part: Path, size: int | None, label: str, progress: bool) -> tuple[str, bool]:
-    """Fetch `url` into `part` (resuming it when possible); returns (sha256, resumed)."""
+def _transfer(url: str, part: Path, size: int | None, label: str, progress: bool, *,
+              limit: int | None = None) -> tuple[str, bool]:
+    """Fetch `url` into `part` (resuming it when possible); returns (sha256, resumed).
+
+    With a `limit`, at most that many bytes are written: one byte more raises `_Oversized`.
+    """
     offset = part.stat().st_size if part.exists() else 0
     if size is not None and offset > size:
         offset = 0
@@ -244,14 +252,17 @@ def _transfer(url: str, part: Path, size: int | None, label: str, progress: bool
             out.seek(offset)
             out.truncate()
             while True:
+                want = CHUNK_SIZE if limit is None else min(CHUNK_SIZE, limit + 1 - received)
                 try:
-                    block = src.read(CHUNK_SIZE)
+                    block = src.read(want)
                 except (OSError, ValueError) as exc:  # http.client errors are OSErrors too
                     raise _Unreachable(f"transfer interrupted after {received} bytes ({_reason(exc)})") from None
                 except Exception as exc:  # http.client.IncompleteRead and friends
                     raise _Unreachable(f"transfer interrupted after {received} bytes ({_reason(exc)})") from None
                 if not block:
                     break
+                if limit is not None and received + len(block) > limit:
+                    raise _Oversized(f"more than {limit} bytes")
                 out.write(block)
                 digest.update(block)
                 received += len(block)
@@ -352,9 +363,16 @@ def download(
     for url in allowed:
         for attempt in range(2):
             try:
-                digest, resumed = _transfer(url, part, size, label, progress)
+                # A server that sends more than the expected size is cut off there (unless the user
+                # accepts a different file knowingly).
+                digest, resumed = _transfer(url, part, size, label, progress,
+                                            limit=None if trust_hash_mismatch else size)
             except _Unreachable as exc:
                 failures.append(f"{url}: {exc}")
+                break
+            except _Oversized as exc:
+                part.unlink()
+                mismatch = f"{label} from {url} has {exc} (cut off there); the download was deleted"
                 break
             actual_size = part.stat().st_size
             problem = None
