@@ -336,3 +336,42 @@ def test_data_sets_pickle_for_spawned_workers(tmp_path, monkeypatch):
         copy = pickle.loads(pickle.dumps(train))
         for key in [(0, 1), (2, 99)]:
             assert all(torch.equal(train[key][n], copy[key][n]) for n in ("a", "b"))
+
+
+# -- symbolic links: each real folder once ------------------------------------------------------
+def test_a_self_link_does_not_multiply_the_images(tmp_path):
+    root = tmp_path / "imgs"
+    write_images(root, 3)
+    (root / "a").symlink_to(".")  # counted 3 images as 123 (41 levels until ELOOP)
+    data = resolve_data(str(root), DataOptions(image_size=8))
+    assert len(data.train) == 3
+
+
+def test_link_loops_do_not_hang_data_info(tmp_path):
+    root = tmp_path / "imgs"
+    write_images(root, 3)
+    (root / "a").symlink_to(".")
+    (root / "b").symlink_to(".")  # two loops: 2**40 paths to walk without the visited set
+    (root / "sub").mkdir()
+    (root / "sub" / "up").symlink_to("..")
+    result = run_cli("data", "info", str(root), "--json", env_home=tmp_path / "home")
+    assert result.returncode == 0, result.stderr
+    assert '"train_size": 3' in result.stdout
+
+
+def test_links_to_real_folders_are_still_followed_once(tmp_path):
+    write_images(tmp_path / "elsewhere", 2, seed=1)
+    root = tmp_path / "imgs"
+    write_images(root / "own", 3)
+    (root / "linked").symlink_to(tmp_path / "elsewhere")
+    (root / "linked-again").symlink_to(tmp_path / "elsewhere")
+    assert len(resolve_data(str(root), DataOptions(image_size=8)).train) == 5
+
+
+def test_a_class_folder_linking_back_to_its_parent_does_not_borrow_other_classes(tmp_path):
+    root = tmp_path / "classes"
+    write_images(root / "cats", 2)
+    write_images(root / "dogs", 3, seed=1)
+    (root / "cats" / "up").symlink_to("..")
+    data = resolve_data(str(root), DataOptions(image_size=8))
+    assert data.class_names == ("cats", "dogs") and len(data.train) == 5

@@ -268,3 +268,15 @@ def test_cli_eval_list(tmp_path):
     assert {"fid", "kid", "is", "pr", "class_acc", "intra_fid"} <= {m["name"] for m in payload["metrics"]}
     extractors = {e["name"]: e for e in payload["extractors"]}
     assert extractors["inception-fid"]["feature_dim"] == 2048 and extractors["digits"]["input_size"] == 16
+
+
+def test_a_metric_folder_reads_each_real_class_folder_once(digits, tmp_path):
+    from ganzoo.metrics.images import scan_folder
+
+    images = held_out(digits, 6)[0]
+    write_pngs(tmp_path / "imgs" / "0", images[:2])
+    write_pngs(tmp_path / "imgs" / "1", images[2:6])
+    (tmp_path / "imgs" / "2").symlink_to("0")  # read twice, as class 2, before
+    (tmp_path / "imgs" / "3").symlink_to(".")
+    folder = scan_folder(tmp_path / "imgs")
+    assert len(folder) == 6 and folder.labels == [0, 0, 1, 1, 1, 1]

@@ -29,6 +29,7 @@ from ganzoo.data.images import (
     warn,
 )
 from ganzoo.data.source import DataOptions, DataRef, DataSource
+from ganzoo.data.walk import FolderId, folder_id, walk_files
 from ganzoo.errors import DataError
 
 SPLIT_NAMES = ("train", "test", "val", "valid", "validation")
@@ -66,20 +67,19 @@ def _check_folder(path: Path, what: str = "folder") -> Path:
     return path
 
 
-def scan_images(folder: Path) -> tuple[list[Path], int]:
-    """Image files below `folder` (recursively, sorted, hidden entries skipped) and the number of other files."""
+def scan_images(folder: Path, *, seen: set[FolderId] | None = None) -> tuple[list[Path], int]:
+    """Image files below `folder` (recursively, sorted, hidden entries skipped) and the number of other files.
+
+    Links are followed, but each real folder is visited once (see `ganzoo.data.walk`); `seen` shares
+    the visited folders between scans.
+    """
     images: list[Path] = []
     others = 0
-    for dirpath, dirnames, filenames in os.walk(folder, followlinks=True):
-        dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
-        for name in sorted(filenames):
-            if name.startswith("."):
-                continue
-            path = Path(dirpath) / name
-            if is_image_file(path):
-                images.append(path)
-            else:
-                others += 1
+    for path in walk_files(folder, seen=seen):
+        if is_image_file(path):
+            images.append(path)
+        else:
+            others += 1
     images.sort(key=lambda p: p.relative_to(folder).as_posix())
     return images, others
 
@@ -141,8 +141,9 @@ def _class_layout(folder: Path) -> tuple[list[Path], list[int], list[str]] | Non
     if any(e.is_file() and is_image_file(e) for e in entries):
         return None
     classes = []
+    seen = {folder_id(folder)} - {None}  # a class folder never walks back into its parent or a sibling
     for sub in sorted((e for e in entries if e.is_dir()), key=lambda p: p.name):
-        files, _ = scan_images(sub)
+        files, _ = scan_images(sub, seen=seen)  # type: ignore[arg-type]
         if files:
             classes.append((sub.name, files))
     if len(classes) < 2:

@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from ganzoo.data.walk import folder_id
 from ganzoo.errors import DataError
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".webp", ".tif", ".tiff")
@@ -36,6 +37,8 @@ def _images_in(folder: Path) -> list[Path]:
 def scan_folder(root: str | Path, class_names: Sequence[str] = ()) -> ImageFolder:
     """The images directly in `root`, or, if it has none, those in its sub-folders (one class each).
 
+    A sub-folder that is a link to `root` or to a sub-folder already read is skipped.
+
     Labels come from sub-folders (matched to a class by name in `class_names`, or being an integer), or
     from file names ending in `-labelN` (as `ganzoo sample` writes them) when every file has one.
     """
@@ -52,7 +55,12 @@ def scan_folder(root: str | Path, class_names: Sequence[str] = ()) -> ImageFolde
     names = list(class_names)
     out_files: list[Path] = []
     labels: list[int] = []
+    seen = {folder_id(folder)}
     for sub in subdirs:
+        ident = folder_id(sub)
+        if ident is None or ident in seen:
+            continue  # a link back to the folder or to a class folder already read: each real folder once
+        seen.add(ident)
         inner = _images_in(sub)
         if not inner:
             continue
