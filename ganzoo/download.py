@@ -285,8 +285,7 @@ def _is_file_url(url: str) -> bool:
     return urlparse(url).scheme.lower() == "file"
 
 
-def _check_existing(dest: Path, urls: list[str], sha256: str | None, size: int | None, trust: bool,
-                    tofu: bool) -> Path:
+def _check_existing(dest: Path, sha256: str | None, size: int | None, trust: bool, tofu: bool) -> Path:
     problem = None
     actual_size = dest.stat().st_size
     if size is not None and actual_size != size:
@@ -295,17 +294,12 @@ def _check_existing(dest: Path, urls: list[str], sha256: str | None, size: int |
         actual = _file_digest(dest)
         if actual != sha256:
             problem = f"its sha256 is {actual}, expected {sha256}" + (" (recorded on first download)" if tofu else "")
+    # A file already in place is used or refused, never recorded as what a URL serves: it may have been
+    # put there by hand or have come from another URL (only downloaded bytes are recorded, below).
     if problem is None:
-        if sha256 is None:  # first sight of a file whose hash nobody published: remember it
-            digest = _file_digest(dest)
-            for url in urls:
-                record_sha256(url, digest, actual_size)
         return dest
     if trust:
         _warn(f"using {dest} although {problem} (--trust-hash-mismatch)")
-        if tofu:
-            for url in urls:
-                record_sha256(url, _file_digest(dest), actual_size)
         return dest
     raise DownloadError(
         f"{dest} is not the expected file: {problem}; delete it to download it again, "
@@ -343,7 +337,7 @@ def download(
                 expected, tofu = recorded, True
                 break
     if dest.is_file():
-        return _check_existing(dest, url_list, expected, size, trust_hash_mismatch, tofu)
+        return _check_existing(dest, expected, size, trust_hash_mismatch, tofu)
     if dest.exists():
         raise DownloadError(f"{dest} exists but is not a file; move it away and retry")
 
@@ -391,10 +385,7 @@ def download(
                 _warn(f"keeping {dest.name} although it has {problem} (--trust-hash-mismatch)")
             os.replace(part, dest)
             if expected is None or (tofu and problem is not None):
-                record_sha256(url, digest, actual_size)
-                for other in url_list:
-                    if other != url and recorded_sha256(other) is None:
-                        record_sha256(other, digest, actual_size)
+                record_sha256(url, digest, actual_size)  # only the URL these bytes came from
             return dest
     if mismatch is not None:
         raise DownloadError(f"{mismatch} (pass --trust-hash-mismatch to accept it knowingly)")

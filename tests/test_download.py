@@ -256,3 +256,17 @@ def test_a_file_url_larger_than_the_size_is_read_only_up_to_it(blob, tmp_path, m
         download([path.as_uri()], tmp_path / "c" / "blob.bin", sha256=None, size=MB, progress=False)
     assert sum(read) == MB + 1  # not the whole 3 MB file
     assert os.listdir(tmp_path / "c") == [] and recorded_sha256(path.as_uri()) is None
+
+
+def test_hashes_are_recorded_only_for_the_url_the_bytes_came_from(blob, tmp_path):
+    path, _, digest = blob
+    dead = (tmp_path / "gone" / "blob.bin").as_uri()
+    download([dead, path.as_uri()], tmp_path / "a" / "blob.bin", sha256=None, size=None, progress=False)
+    assert recorded_sha256(path.as_uri()) == digest
+    assert recorded_sha256(dead) is None  # the first mirror delivered nothing
+    # A file placed by hand is used, but it says nothing about what a URL serves.
+    (tmp_path / "b").mkdir()
+    (tmp_path / "b" / "blob.bin").write_bytes(b"placed by hand")
+    other = (tmp_path / "elsewhere.bin").as_uri()
+    download([other], tmp_path / "b" / "blob.bin", sha256=None, size=None, progress=False)
+    assert recorded_sha256(other) is None
