@@ -375,3 +375,46 @@ def test_a_class_folder_linking_back_to_its_parent_does_not_borrow_other_classes
     (root / "cats" / "up").symlink_to("..")
     data = resolve_data(str(root), DataOptions(image_size=8))
     assert data.class_names == ("cats", "dogs") and len(data.train) == 5
+
+
+# -- content fingerprints -----------------------------------------------------------------------
+def test_a_plain_copy_of_a_folder_has_the_same_fingerprint(tmp_path):
+    root = tmp_path / "imgs"
+    write_images(root / "cats", 3)
+    write_images(root / "dogs", 2, seed=1)
+    first = resolve_data(str(root), DataOptions(image_size=8))
+    subprocess.run(["cp", "-r", str(root), str(tmp_path / "copy")], check=True)  # new modification times
+    copy = resolve_data(str(tmp_path / "copy"), DataOptions(image_size=8))
+    assert copy.fingerprint == first.fingerprint
+    (tmp_path / "copy" / "dogs" / "img_001.png").rename(tmp_path / "copy" / "dogs" / "img_009.png")
+    assert resolve_data(str(tmp_path / "copy"), DataOptions(image_size=8)).fingerprint != first.fingerprint
+
+
+def test_new_bytes_of_the_same_size_and_time_change_the_fingerprint(tmp_path):
+    root = tmp_path / "imgs"
+    write_images(root, 3, fmt="bmp")  # BMPs of one size have one file size
+    first = resolve_data(str(root), DataOptions(image_size=8)).fingerprint
+    victim = root / "img_001.bmp"
+    before = victim.stat()
+    write_images(root, 2, fmt="bmp", seed=7)  # rewrites img_000 and img_001 in place with other pixels
+    os.utime(victim, ns=(before.st_atime_ns, before.st_mtime_ns))
+    os.utime(root / "img_000.bmp", ns=(before.st_atime_ns, before.st_mtime_ns))
+    assert victim.stat().st_size == before.st_size and victim.stat().st_mtime_ns == before.st_mtime_ns
+    assert resolve_data(str(root), DataOptions(image_size=8)).fingerprint != first
+
+
+def test_an_unchanged_folder_is_not_read_again(tmp_path, monkeypatch):
+    import ganzoo.data.content as content
+
+    root = tmp_path / "imgs"
+    write_images(root, 4)
+    first = resolve_data(str(root), DataOptions(image_size=8)).fingerprint
+    assert list(content.hash_cache_dir().glob("*.json"))
+    calls = []
+    real = content._sha256
+    monkeypatch.setattr(content, "_sha256", lambda path: calls.append(path) or real(path))
+    assert resolve_data(str(root), DataOptions(image_size=8)).fingerprint == first
+    assert calls == []  # only stat() for every file
+    (root / "img_002.png").touch()  # a new time, the same bytes: hashed again, same fingerprint
+    assert resolve_data(str(root), DataOptions(image_size=8)).fingerprint == first
+    assert [p.name for p in calls] == ["img_002.png"]

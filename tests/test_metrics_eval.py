@@ -280,3 +280,25 @@ def test_a_metric_folder_reads_each_real_class_folder_once(digits, tmp_path):
     (tmp_path / "imgs" / "3").symlink_to(".")
     folder = scan_folder(tmp_path / "imgs")
     assert len(folder) == 6 and folder.labels == [0, 0, 1, 1, 1, 1]
+
+
+def test_a_copied_reference_folder_hits_the_statistics_cache_and_compares(digits, tmp_path, ganzoo_home):
+    import subprocess
+
+    from ganzoo.data import DataOptions, resolve_data
+    from ganzoo.metrics.evaluate import evaluate_folder
+    from ganzoo.metrics.protocol import check_comparable
+    from ganzoo.metrics.reference import clear_memory_cache
+
+    images = held_out(digits, 120)[0]
+    fake = write_pngs(tmp_path / "fake", images[:60])
+    write_pngs(tmp_path / "ref", images[60:])
+    subprocess.run(["cp", "-r", str(tmp_path / "ref"), str(tmp_path / "ref-copy")], check=True)
+    results = []
+    for ref in ("ref", "ref-copy"):
+        clear_memory_cache()
+        data = resolve_data(str(tmp_path / ref), DataOptions(image_size=32, channels=1))
+        results.append(evaluate_folder(str(fake), data, "fid", extractor="digits"))
+    assert len(list((ganzoo_home / "stats").glob("*.npz"))) == 1  # the copy's statistics came from the cache
+    assert results[0].values == results[1].values
+    check_comparable(results)  # refused before: 'ref_fingerprint' differed

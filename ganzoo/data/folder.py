@@ -13,10 +13,10 @@ load_size or image_size, like the reference CycleGAN), then cropped to image_siz
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from ganzoo.data.content import file_digests
 from ganzoo.data.fingerprint import fingerprint
 from ganzoo.data.images import (
     RESIZE_MODES,
@@ -123,16 +123,14 @@ class Part:
         if self.labels is not None:
             self.labels = labels
 
-    def identity(self, root: Path, content: str | None) -> list[object]:
+    def identity(self, content: str | None) -> list[object]:
+        """What the files are: `content` (a verified archive's hash) or each file's name, size and sha256.
+
+        Names are relative to the part's folder, so a copy of the folder elsewhere is the same data.
+        """
         if content is not None:
             return [content, self.name, len(self.files)]
-        entries = []
-        base = os.path.realpath(root)
-        for path in self.files:
-            stat = path.stat()
-            relative = os.path.relpath(os.path.realpath(path), base).replace(os.sep, "/")
-            entries.append([relative, stat.st_size, stat.st_mtime_ns])
-        return entries
+        return [list(entry) for entry in file_digests(self.folder, self.files)]
 
 
 def _class_layout(folder: Path) -> tuple[list[Path], list[int], list[str]] | None:
@@ -167,8 +165,7 @@ def _images_part(name: str, folder: Path) -> tuple[Part, list[str]]:
 class _Builder:
     """Turns parts into ImageFiles with one budget, one warning line and one fingerprint scheme."""
 
-    def __init__(self, root: Path, options: DataOptions, *, content: str | None = None) -> None:
-        self.root = root
+    def __init__(self, options: DataOptions, *, content: str | None = None) -> None:
         self.options = options
         self.content = content
         self.parts: list[Part] = []
@@ -201,7 +198,7 @@ class _Builder:
         channels, size, crop, resize = effective(options)
         transform = {"channels": channels, "size": size, "resize": resize, **crop.describe()}
         return ImageFiles(part.files, crop, channels=channels, size=size, resize=resize, labels=part.labels,
-                          fingerprint=fingerprint("folder", part.identity(self.root, self.content), part.labels,
+                          fingerprint=fingerprint("folder", part.identity(self.content), part.labels,
                                                   transform),
                           where=str(part.folder))
 
@@ -242,7 +239,7 @@ def _source(ref: str, kind: str, train, test, channels: int, options: DataOption
 def load_images_folder(ref: str, folder: Path, options: DataOptions) -> DataSource:
     """A plain or class-labelled image folder, optionally with train/test sub-folders."""
     folder = _check_folder(folder.expanduser())
-    builder = _Builder(folder, options)
+    builder = _Builder(options)
     subdirs = {e.name: e for e in folder.iterdir() if e.is_dir() and not e.name.startswith(".")}
     top_images = any(is_image_file(e) for e in folder.iterdir() if e.is_file())
     test_part = None
@@ -270,9 +267,9 @@ def load_images_folder(ref: str, folder: Path, options: DataOptions) -> DataSour
                    description=f"image folder {folder} ({count})")
 
 
-def _unpaired(ref: str, root: Path, folders: dict[str, Path], options: DataOptions, *,
+def _unpaired(ref: str, folders: dict[str, Path], options: DataOptions, *,
               content: str | None = None, description: str = "") -> DataSource:
-    builder = _Builder(root, options, content=content)
+    builder = _Builder(options, content=content)
     parts = {key: builder.checked(Part(key, path, _images_or_fail(_check_folder(path))))
              for key, path in folders.items()}
     train_opts, test_opts = options, held_out(options)
@@ -318,7 +315,7 @@ def load_unpaired_folder(ref: str, folder: Path, options: DataOptions, *, conten
     if layout is None:
         raise DataError(f"{folder} is not an unpaired folder: it needs trainA and trainB sub-folders "
                         "(testA and testB optional), or use a=PATH,b=PATH")
-    return _unpaired(ref, folder, layout, options, content=content, description=description)
+    return _unpaired(ref, layout, options, content=content, description=description)
 
 
 def parse_pairs(text: str) -> dict[str, Path]:
@@ -360,6 +357,5 @@ def load_unpaired(ref: DataRef, options: DataOptions) -> DataSource:
         raise DataError("unpaired needs a folder (unpaired:PATH) or two (a=PATH,b=PATH)")
     if "=" in argument:
         folders = parse_pairs(argument)
-        common = Path(os.path.commonpath([str(p.resolve()) for p in folders.values()]))
-        return _unpaired(ref.text, common, folders, options)
+        return _unpaired(ref.text, folders, options)
     return load_unpaired_folder(ref.text, Path(argument), options)
