@@ -302,3 +302,15 @@ def test_a_copied_reference_folder_hits_the_statistics_cache_and_compares(digits
     assert len(list((ganzoo_home / "stats").glob("*.npz"))) == 1  # the copy's statistics came from the cache
     assert results[0].values == results[1].values
     check_comparable(results)  # refused before: 'ref_fingerprint' differed
+
+
+def test_kid_stamps_the_subset_size_it_used(digits, ganzoo_home):
+    from ganzoo.metrics.evaluate import evaluate_batches
+
+    images = held_out(digits, 300)[0]
+    small = evaluate_batches([(images, None)], digits, "kid", extractor="digits")  # 300 generated, 901 reference
+    assert small.protocol["options"]["kid_subset_size"] == 300  # stamped 1000 (the asked size) before
+    asked = evaluate_batches([(images, None)], digits, "kid", extractor="digits", options={"kid_subset_size": 100})
+    assert asked.protocol["options"]["kid_subset_size"] == 100
+    without_kid = evaluate_batches([(images, None)], digits, "fid", extractor="digits")
+    assert without_kid.protocol["options"]["kid_subset_size"] == 1000  # no KID: the option as given
