@@ -254,6 +254,7 @@ def load_images_folder(ref: str, folder: Path, options: DataOptions) -> DataSour
                 break
     else:
         train_part, classes = _images_part("train", folder)
+    unsplit = test_part is None and train_part.folder == folder  # all of the folder's images, no split
     builder.checked(train_part)
     if test_part is not None:
         builder.checked(test_part)
@@ -264,11 +265,11 @@ def load_images_folder(ref: str, folder: Path, options: DataOptions) -> DataSour
     kind = "labelled" if classes else "images"
     count = f"{len(train)} images" + (f" in {len(classes)} classes" if classes else "")
     return _source(ref, kind, train, test, channels, options, in_memory=in_memory, class_names=classes,
-                   description=f"image folder {folder} ({count})")
+                   description=f"image folder {folder} ({count})", extras={"unsplit": True} if unsplit else None)
 
 
 def _unpaired(ref: str, folders: dict[str, Path], options: DataOptions, *,
-              content: str | None = None, description: str = "") -> DataSource:
+              content: str | None = None, description: str = "", unsplit: bool = False) -> DataSource:
     builder = _Builder(options, content=content)
     parts = {key: builder.checked(Part(key, path, _images_or_fail(_check_folder(path))))
              for key, path in folders.items()}
@@ -286,7 +287,7 @@ def _unpaired(ref: str, folders: dict[str, Path], options: DataOptions, *,
     sizes = {key: len(ds) for key, ds in sets.items()}
     text = description or f"unpaired folders ({', '.join(f'{k}: {v}' for k, v in sizes.items())})"
     return _source(ref, "unpaired", train, test, effective(options)[0], options, in_memory=in_memory,
-                   description=text, extras={"counts": sizes})
+                   description=text, extras={"counts": sizes, "unsplit": unsplit})
 
 
 def unpaired_layout(folder: Path) -> dict[str, Path] | None:
@@ -357,5 +358,5 @@ def load_unpaired(ref: DataRef, options: DataOptions) -> DataSource:
         raise DataError("unpaired needs a folder (unpaired:PATH) or two (a=PATH,b=PATH)")
     if "=" in argument:
         folders = parse_pairs(argument)
-        return _unpaired(ref.text, folders, options)
+        return _unpaired(ref.text, folders, options, unsplit="test_a" not in folders)  # a=, b= without test_a=
     return load_unpaired_folder(ref.text, Path(argument), options)

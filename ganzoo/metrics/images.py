@@ -111,6 +111,23 @@ def read_image(path: Path) -> torch.Tensor:
     return t / 127.5 - 1
 
 
+def resize_square(images: torch.Tensor, size: int) -> torch.Tensor:
+    """Images in [-1, 1] as 8-bit pictures resized to `size` x `size` with PIL's bicubic filter (what the
+    data folders' square resize does), back in [-1, 1]; images already of that size come back unchanged."""
+    from PIL import Image
+
+    if tuple(images.shape[-2:]) == (size, size):
+        return images
+    pixels = ((images.detach().float().cpu().clamp(-1, 1) + 1) * 127.5).round().to(torch.uint8)
+    out = []
+    for image in pixels:
+        array = image.permute(1, 2, 0).numpy()
+        pil = Image.fromarray(np.ascontiguousarray(array[:, :, 0] if array.shape[2] == 1 else array))
+        resized = np.asarray(pil.resize((size, size), Image.BICUBIC), dtype=np.uint8)
+        out.append(torch.from_numpy(resized.copy()).reshape(size, size, -1).permute(2, 0, 1))
+    return torch.stack(out).float() / 127.5 - 1
+
+
 def folder_batches(folder: ImageFolder, batch_size: int, limit: int | None = None
                    ) -> Iterator[tuple[torch.Tensor, torch.Tensor | None]]:
     """Batches of (images, labels or None); every image must have one size.
