@@ -279,3 +279,16 @@ def test_depth_cap_can_be_lifted(tmp_path, monkeypatch):
     monkeypatch.setenv("GANZOO_ARCHIVE_MAX_DEPTH", "41")
     out = extract_archive(archive, tmp_path / "out")
     assert (out / ("a/" * 40 + "x.txt")).read_bytes() == b"x"
+
+
+def test_a_corrupt_deflate_stream_is_damaged_not_a_traceback(tmp_path):
+    words = " ".join(f"w{(i * 7919) % 1000}" for i in range(100_000)).encode()  # compresses about 4 times
+    archive = tmp_path / "a.zip"
+    with zipfile.ZipFile(archive, "w", zipfile.ZIP_DEFLATED) as zf:
+        zf.writestr("words.txt", words)
+    raw = bytearray(archive.read_bytes())
+    raw[2000:2400] = bytes(b ^ 0x5A for b in raw[2000:2400])  # zlib.error escaped before
+    archive.write_bytes(bytes(raw))
+    with pytest.raises(DataError, match="is damaged"):
+        extract_archive(archive, tmp_path / "out")
+    assert _leftovers(tmp_path) == ["a.zip"]

@@ -11,6 +11,7 @@ only then renamed into place, so a failed or refused extraction never leaves any
 from __future__ import annotations
 
 import contextlib
+import lzma
 import os
 import posixpath
 import shutil
@@ -18,6 +19,7 @@ import stat
 import tarfile
 import tempfile
 import zipfile
+import zlib
 from collections.abc import Callable
 from pathlib import Path
 
@@ -301,7 +303,7 @@ def extract_archive(
                 _extract_zip(archive, tmp, budget)
             else:
                 _extract_tar(archive, tmp, budget)
-        except (zipfile.BadZipFile, tarfile.TarError, EOFError, zipfile.LargeZipFile) as exc:
+        except (zipfile.BadZipFile, tarfile.TarError, EOFError, zipfile.LargeZipFile, zlib.error, lzma.LZMAError) as exc:
             raise DataError(f"{archive} is damaged ({exc}); delete it and download it again") from None
         except OSError as exc:
             if "CRC" in str(exc) or "Bad" in str(exc):
