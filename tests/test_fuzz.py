@@ -638,6 +638,8 @@ def test_a_plain_archive_extracts(fuzz_root):
 @example(spec={"format": "tar", "members": [{"name": "a", "kind": "file", "size": 100}], "damage": "size", "at": 0.0})
 @example(spec={"format": "tar.gz", "members": [], "damage": "truncate", "at": 0.5})
 @example(spec={"format": "zip", "members": [{"name": "", "kind": "file", "size": 0}], "damage": None, "at": 0.0})
+@example(spec={"format": "zip", "members": [{"name": f"m/{i}.txt", "kind": "file", "size": 1} for i in range(200)],
+               "damage": "flip", "at": 0.75})
 def test_archive_member_lists(fuzz_root, spec):
     _check_archive(spec, fuzz_root)
 

@@ -16,6 +16,7 @@ import os
 import posixpath
 import shutil
 import stat
+import struct
 import tarfile
 import tempfile
 import zipfile
@@ -303,8 +304,12 @@ def extract_archive(
                 _extract_zip(archive, tmp, budget)
             else:
                 _extract_tar(archive, tmp, budget)
-        except (zipfile.BadZipFile, tarfile.TarError, EOFError, zipfile.LargeZipFile, zlib.error, lzma.LZMAError) as exc:
-            raise DataError(f"{archive} is damaged ({exc}); delete it and download it again") from None
+        except (zipfile.BadZipFile, tarfile.TarError, EOFError, zipfile.LargeZipFile, zlib.error, lzma.LZMAError,
+                struct.error, NotImplementedError, ValueError) as exc:
+            # A damaged central directory makes zipfile raise NotImplementedError ("zip file version 23.5"),
+            # UnicodeDecodeError (a name flagged UTF-8 that is not) or struct.error as well.
+            raise DataError(f"{archive} is damaged ({' '.join(str(exc).split())[:120]}); "
+                            "delete it and download it again") from None
         except OSError as exc:
             if "CRC" in str(exc) or "Bad" in str(exc):
                 raise DataError(f"{archive} is damaged ({exc}); delete it and download it again") from None
