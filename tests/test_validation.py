@@ -343,6 +343,18 @@ def test_a_header_too_large_to_load_is_refused(command, out, toy_checkpoint, tmp
     assert "model toy with hidden=1000000000000 needs about" in line and "for its parameters" in line
 
 
+def test_translate_refuses_an_image_to_image_header_too_large(tmp_path):
+    from ganzoo.engine.checkpoint import save_checkpoint
+
+    # the memory check comes before any weight is read: a stand-in tensor per listed network suffices
+    path = save_checkpoint(tmp_path / "huge.safetensors", kind="weights", name="cyclegan", plugin="ganzoo-cyclegan",
+                           plugin_version="0.1.0", config={"model": {"ngf": 10**6}, "train": {}}, step=1,
+                           nets={"G_A": {"w": torch.zeros(1)}})
+    result = run_cli("translate", str(path), "--input", str(tmp_path), "--out", str(tmp_path / "out"))
+    line = one_error(result.returncode, result.stderr)
+    assert "model cyclegan with ngf=1000000 needs about" in line and "use a smaller ngf (default 64)" in line
+
+
 def test_the_memory_limit_can_be_set_and_lifted(monkeypatch, toy_registry):
     from ganzoo.engine.run import build_model
     from ganzoo.run_config import resolve
