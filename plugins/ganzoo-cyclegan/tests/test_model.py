@@ -12,7 +12,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 from ganzoo_cyclegan.config import CycleGANConfig
-from ganzoo_cyclegan.model import LinearDecay, build
+from ganzoo_cyclegan.model import build
 from PIL import Image
 
 from ganzoo.data import DataOptions, resolve_data
@@ -138,13 +138,6 @@ def test_one_update_follows_the_reference_arithmetic():
         assert not torch.equal(next(model.nets[name].parameters()), next(before[name].parameters()))
     assert model.optimizers["G"].param_groups[0]["betas"] == (0.5, 0.999)
     assert len(model.optimizers["G"].param_groups[0]["params"]) == 2 * len(list(G_A.parameters()))
-
-
-def test_linear_decay_factors():
-    f = LinearDecay(100, 100)
-    assert [f(e) for e in (0, 50, 99)] == [1.0, 1.0, 1.0]
-    assert f(100) == pytest.approx(100 / 101) and f(199) == pytest.approx(1 / 101)
-    assert LinearDecay(0, 3)(0) == pytest.approx(0.75)
 
 
 def unpaired_folder(root: Path, n: int = 6, size: int = 20) -> str:
