@@ -11,7 +11,7 @@ import torch
 
 from ganzoo.engine.checkpoint import Checkpoint, load_checkpoint, load_module_state
 from ganzoo.engine.model import Model
-from ganzoo.errors import CheckpointError
+from ganzoo.errors import CheckpointError, ConfigError
 from ganzoo.run_config import RunConfig, from_header
 from ganzoo.specs import ModelSpec
 
@@ -45,9 +45,23 @@ class Loaded:
             out.append(self.model.generate(k, generator=generator, labels=chunk_labels, nets=self.nets).cpu())
         return torch.cat(out) if out else torch.empty(0)
 
+    def translate_mode(self, mode: str | None) -> str | None:
+        """The mode `translate` runs in: `mode` checked against the model's `translate_modes`, else its default."""
+        modes = tuple(getattr(self.model, "translate_modes", ()))
+        if mode is None:
+            return modes[0] if modes else None
+        if mode not in modes:
+            offered = f"choose {' or '.join(modes)}" if modes else "it runs one way only: leave --mode out"
+            raise ConfigError(f"{self.spec.name!r} has no translate mode {mode!r}; {offered}")
+        return mode
+
     @torch.inference_mode()
-    def translate(self, images: torch.Tensor, *, direction: str = "a2b") -> torch.Tensor:
-        return self.model.translate(images.to(self.device), direction=direction, nets=self.nets).cpu()
+    def translate(self, images: torch.Tensor, *, direction: str = "a2b", mode: str | None = None) -> torch.Tensor:
+        """Translated images (on the CPU); `mode` is one of the model's `translate_modes` (None: its default)."""
+        if mode is None:
+            return self.model.translate(images.to(self.device), direction=direction, nets=self.nets).cpu()
+        mode = self.translate_mode(mode)
+        return self.model.translate(images.to(self.device), direction=direction, nets=self.nets, mode=mode).cpu()
 
 
 def resolve_source(source: str) -> Path:

@@ -229,6 +229,9 @@ def test_cli_train_then_translate(tmp_path):
     assert (out / "samples" / "step-000006.png").exists() and (out / "checkpoints" / "last.safetensors").exists()
     loaded = load(str(out))
     assert set(loaded.nets) == {"G_A", "G_B"}
+    assert loaded.translate_mode(None) is None  # cyclegan declares no translate modes: --mode is refused
+    with pytest.raises(ConfigError, match="'cyclegan' has no translate mode 'eval'; it runs one way only"):
+        loaded.translate_mode("eval")
 
     inputs = tmp_path / "inverted"
     inputs.mkdir()
