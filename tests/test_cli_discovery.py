@@ -17,8 +17,9 @@ import pytest
 from ganzoo import __version__
 from ganzoo.testing import install_entry_point, run_cli
 
-EIGHT = {"dcgan", "cgan", "wgan", "wgan_gp", "cyclegan", "progan", "neural_style", "fast_style"}
-SIX = {"ganzoo-dcgan", "ganzoo-cgan", "ganzoo-wgan", "ganzoo-cyclegan", "ganzoo-progan", "ganzoo-style"}
+FIRST_PARTY = {"dcgan", "cgan", "wgan", "wgan_gp", "cyclegan", "pix2pix", "progan", "neural_style", "fast_style"}
+PLUGINS = {"ganzoo-dcgan", "ganzoo-cgan", "ganzoo-wgan", "ganzoo-cyclegan", "ganzoo-pix2pix", "ganzoo-progan",
+           "ganzoo-style"}
 
 
 def test_version_and_help_and_module_entry_point_agree():
@@ -36,8 +37,8 @@ def test_list_json_has_all_eight_models_with_plugin_and_version():
     result = run_cli("list", "--json", check=True)
     rows = json.loads(result.stdout)
     by_name = {r["name"]: r for r in rows}
-    assert set(by_name) >= EIGHT
-    for name in EIGHT:
+    assert set(by_name) >= FIRST_PARTY
+    for name in FIRST_PARTY:
         row = by_name[name]
         assert row["plugin"].startswith("ganzoo-") and row["version"]
         assert row["installed"] is True
@@ -79,7 +80,7 @@ def test_info_shows_config_fields():
 def test_plugins_lists_the_six_distributions():
     rows = json.loads(run_cli("plugins", "--json", check=True).stdout)
     names = {r["name"] for r in rows}
-    assert names >= SIX
+    assert names >= PLUGINS
     wgan = next(r for r in rows if r["name"] == "ganzoo-wgan")
     assert wgan["models"] == ["wgan", "wgan_gp"] and "ganzoo_register_models" in wgan["hooks"]
 
@@ -137,7 +138,7 @@ def test_broken_third_party_plugin_never_breaks_list(tmp_path, kind):
     env = install_entry_point(tmp_path, "broken-zoo", "broken_zoo", files={"broken_zoo.py": BROKEN[kind]})
     result = run_cli("list", "--json", env=env)
     assert result.returncode == 0
-    assert {r["name"] for r in json.loads(result.stdout)} >= EIGHT
+    assert {r["name"] for r in json.loads(result.stdout)} >= FIRST_PARTY
     warning = result.stderr.strip().splitlines()
     assert warning == ["Warning: plugin broken-zoo failed to load; see 'ganzoo plugins' for details."]
     details = json.loads(run_cli("plugins", "--json", env=env, check=True).stdout)
