@@ -175,8 +175,8 @@ def builtin_datasets() -> list[DatasetSpec]:
                     "ganzoo.data.folder:load", scheme=True),
         DatasetSpec("unpaired", "Two image folders: unpaired:PATH (trainA/trainB/testA/testB) or a=PATH,b=PATH.",
                     "unpaired", "ganzoo.data.folder:load_unpaired", scheme=True),
-        DatasetSpec("paired", "Aligned pairs: paired:PATH (side-by-side AB images in train/ [test/ val/], or "
-                    "trainA/trainB matched by name) or paired:a=PATH,b=PATH.", "paired",
+        DatasetSpec("paired", "Aligned pairs: paired:PATH (side-by-side AB images in train/ and test/ or val/, "
+                    "or trainA/trainB matched by name) or paired:a=PATH,b=PATH.", "paired",
                     "ganzoo.data.paired:load", scheme=True),
     ]
     for name, layout in TORCHVISION_SETS.items():
