@@ -8,13 +8,21 @@ import pytest
 import torch
 
 from ganzoo.engine.schedules import LinearDecay
+from ganzoo.testing.translation_reference import linear_rates
 
 
 def test_linear_decay_factors():
     f = LinearDecay(100, 100)
-    assert [f(e) for e in (0, 50, 99)] == [1.0, 1.0, 1.0]
-    assert f(100) == pytest.approx(100 / 101) and f(199) == pytest.approx(1 / 101)
-    assert LinearDecay(0, 3)(0) == pytest.approx(0.75)
+    assert [f(e) for e in (0, 50, 98)] == [1.0, 1.0, 1.0]  # epochs 1 .. 99 at the full rate
+    assert f(99) == pytest.approx(100 / 101) and f(198) == pytest.approx(1 / 101) and f(199) == 0.0
+    assert LinearDecay(0, 3)(0) == pytest.approx(0.5) and LinearDecay(1, 1)(5) == 0.0  # never negative
+
+
+@pytest.mark.parametrize(("n_epochs", "n_epochs_decay"), [(100, 100), (1, 2), (3, 3), (2, 0), (5, 1)])
+def test_factors_are_the_reference_loop_epoch_by_epoch(n_epochs, n_epochs_decay):
+    f = LinearDecay(n_epochs, n_epochs_decay)
+    ours = [2e-4 * f(e) for e in range(n_epochs + n_epochs_decay)]
+    assert ours == pytest.approx(linear_rates(n_epochs, n_epochs_decay), rel=1e-12, abs=1e-15)
 
 
 def test_scheduler_state_round_trips():
@@ -31,4 +39,4 @@ def test_scheduler_state_round_trips():
     sched2.load_state_dict(state)
     sched.step()
     sched2.step()
-    assert opt.param_groups[0]["lr"] == opt2.param_groups[0]["lr"] == pytest.approx(1 / 4)
+    assert opt.param_groups[0]["lr"] == opt2.param_groups[0]["lr"] == pytest.approx(LinearDecay(1, 3)(3))

@@ -11,9 +11,12 @@ reference's layer order:
     sd = unet_state(3, 3, 5, 8, norm="batch")      # UnetGenerator keys (5 levels), batch norm
     y = unet_forward(sd, x, 5, norm="batch", batch_statistics=True)   # as the reference's test.py runs it
     y = patch_forward(sd, x, 3, norm="instance")   # NLayerDiscriminator
+    rates = linear_rates(100, 100)                 # the learning rate of each epoch of the reference's loop
 """
 
 from __future__ import annotations
+
+import warnings
 
 import torch
 import torch.nn.functional as F
@@ -210,3 +213,25 @@ def patch_forward(sd: dict[str, torch.Tensor], x: torch.Tensor, n_layers: int, *
         h = F.leaky_relu(_norm(sd, f"model.{pos + 1}", h, norm, batch_statistics), 0.2)
         pos += 3
     return F.conv2d(h, sd[f"model.{pos}.weight"], sd[f"model.{pos}.bias"], stride=1, padding=1)
+
+
+def linear_rates(n_epochs: int, n_epochs_decay: int, lr: float = 2e-4) -> list[float]:
+    """The learning rate of each epoch of the reference's training loop, simulated with its own rule.
+
+    The reference's "linear" policy is a LambdaLR with the rule
+    1 - max(0, epoch + epoch_count - n_epochs) / (n_epochs_decay + 1), epoch_count 1 for a fresh run;
+    its train.py loops over epochs 1 .. n_epochs + n_epochs_decay and steps the scheduler once at the
+    start of each epoch, before the epoch's first update.
+    """
+    epoch_count = 1
+    param = torch.nn.Parameter(torch.zeros(1))
+    optimizer = torch.optim.Adam([param], lr=lr)
+    scheduler = torch.optim.lr_scheduler.LambdaLR(
+        optimizer, lambda epoch: 1.0 - max(0, epoch + epoch_count - n_epochs) / float(n_epochs_decay + 1))
+    rates = []
+    with warnings.catch_warnings():  # the reference steps the scheduler before the optimizer
+        warnings.simplefilter("ignore")
+        for _ in range(epoch_count, n_epochs + n_epochs_decay + 1):
+            scheduler.step()
+            rates.append(optimizer.param_groups[0]["lr"])
+    return rates

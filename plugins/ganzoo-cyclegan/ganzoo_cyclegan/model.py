@@ -11,8 +11,8 @@ One training step, in the reference's order:
        + lambda_identity (lambda_b |G_A(b) - b| + lambda_a |G_B(a) - a|)   (when lambda_identity > 0);
   3. discriminator update (one Adam over both discriminators), each on 0.5 (real term + fake term),
      where the fakes are the step-1 images after the image pools (D_A's pool first, then D_B's).
-The learning rate is constant for `n_epochs` epochs and then decays linearly over `n_epochs_decay`
-epochs (the Trainer steps the schedulers at every epoch end).
+The learning rate follows the reference's linear policy epoch by epoch (`ganzoo.engine.schedules.LinearDecay`,
+shared with pix2pix; the Trainer steps the schedulers at every epoch end).
 """
 
 from __future__ import annotations

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import json
+import warnings
 from dataclasses import replace
 from pathlib import Path
 
@@ -27,6 +28,7 @@ from ganzoo.errors import ConfigError
 from ganzoo.registry import get_registry
 from ganzoo.run_config import resolve
 from ganzoo.testing import check_model_spec, check_resume, run_cli, smoke_train
+from ganzoo.testing.translation_reference import linear_rates
 
 #: Tiny networks for 16 px images (a 2-layer PatchGAN fits 16 px; the 70x70 one needs more).
 TINY = {"image_size": 16, "ngf": 4, "ndf": 4, "discriminator": "n_layers", "n_layers_d": 2}
@@ -140,6 +142,26 @@ def test_one_update_follows_the_reference_arithmetic():
     assert len(model.optimizers["G"].param_groups[0]["params"]) == 2 * len(list(G_A.parameters()))
 
 
+def ganzoo_rates(n_epochs: int, n_epochs_decay: int) -> list[float]:
+    """The rate of each epoch of a ganzoo run: the model's schedulers, stepped at every epoch end."""
+    model = build(tiny_config(n_epochs=n_epochs, n_epochs_decay=n_epochs_decay))
+    rates = []
+    with warnings.catch_warnings():  # no optimizer step between the scheduler steps here
+        warnings.simplefilter("ignore")
+        for _ in range(n_epochs + n_epochs_decay):
+            rates.append(model.optimizers["G"].param_groups[0]["lr"])
+            assert model.optimizers["D"].param_groups[0]["lr"] == rates[-1]
+            for scheduler in model.schedulers.values():
+                scheduler.step()
+    return rates
+
+
+@pytest.mark.parametrize("n_epochs,n_epochs_decay", [(100, 100), (1, 2), (3, 3), (2, 0), (5, 1)])
+def test_learning_rate_matches_the_reference_epoch_by_epoch(n_epochs, n_epochs_decay):
+    assert ganzoo_rates(n_epochs, n_epochs_decay) == pytest.approx(linear_rates(n_epochs, n_epochs_decay),
+                                                                   rel=1e-12, abs=1e-15)
+
+
 def unpaired_folder(root: Path, n: int = 6, size: int = 20) -> str:
     rng = np.random.default_rng(0)
     for domain in ("a", "b"):
@@ -161,10 +183,11 @@ def test_learning_rate_schedule_per_epoch(tmp_path):
     assert result.steps == 9 and result.epochs == 3  # (1 + 2) epochs of 6 / 2 steps: the model's own budget
     records = [json.loads(line) for line in (tmp_path / "run" / "metrics.jsonl").read_text().splitlines()]
     rates = {r["step"]: r["lr"]["G"] for r in records if "lr" in r}
-    # logged after the step (and any epoch end it completes): epoch 0 runs at 2e-4, epoch 1 at 2/3, epoch 2 at 1/3
-    assert rates[1] == rates[2] == pytest.approx(2e-4)
-    assert rates[3] == rates[5] == pytest.approx(2e-4 * 2 / 3)
-    assert rates[6] == rates[8] == pytest.approx(2e-4 / 3)
+    # logged after the step (and any epoch end it completes); as in the reference with n_epochs 1 and
+    # n_epochs_decay 2, epoch 0 runs at 2/3 of 2e-4, epoch 1 at 1/3 and epoch 2 at 0
+    assert rates[1] == rates[2] == pytest.approx(2e-4 * 2 / 3)
+    assert rates[3] == rates[5] == pytest.approx(2e-4 / 3)
+    assert rates[6] == rates[8] == 0.0
     assert all(r["lr"]["D"] == r["lr"]["G"] for r in records if "lr" in r)
     grid = Image.open(result.samples[-1])
     # one row per input pair (all 6 images of each domain): a, G_A(a), rec, b, G_B(b), rec; enlarged 2x

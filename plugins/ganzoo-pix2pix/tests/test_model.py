@@ -28,6 +28,7 @@ from ganzoo.errors import ConfigError
 from ganzoo.registry import get_registry
 from ganzoo.run_config import resolve
 from ganzoo.testing import check_model_spec, check_resume, run_cli, smoke_train
+from ganzoo.testing.translation_reference import linear_rates
 
 #: Tiny networks for 32 px images: a 5-level U-Net and a 2-layer PatchGAN.
 TINY = {"image_size": 32, "generator": "unet_32", "ngf": 4, "ndf": 4, "discriminator": "n_layers", "n_layers_d": 2}
@@ -165,9 +166,13 @@ def test_learning_rate_schedule_per_epoch(tmp_path):
     assert result.steps == 9 and result.epochs == 3  # (1 + 2) epochs of 6 / 2 steps: the model's own budget
     records = [json.loads(line) for line in (tmp_path / "run" / "metrics.jsonl").read_text().splitlines()]
     rates = {r["step"]: r["lr"]["G"] for r in records if "lr" in r}
-    assert rates[1] == rates[2] == pytest.approx(2e-4)
-    assert rates[3] == rates[5] == pytest.approx(2e-4 * 2 / 3)
-    assert rates[6] == rates[8] == pytest.approx(2e-4 / 3)
+    # logged after the step (and any epoch end it completes); as in the reference's loop with n_epochs 1
+    # and n_epochs_decay 2: epoch 0 runs at 2/3 of 2e-4, epoch 1 at 1/3 and epoch 2 at 0
+    assert rates[1] == rates[2] == pytest.approx(2e-4 * 2 / 3)
+    assert rates[3] == rates[5] == pytest.approx(2e-4 / 3)
+    assert rates[6] == rates[8] == 0.0
+    # the reference's rate of each epoch, simulated with its own rule and loop
+    assert [rates[1], rates[3], rates[6]] == pytest.approx(linear_rates(1, 2), rel=1e-12, abs=1e-15)
     assert {"loss_d", "loss_g", "g_gan", "g_l1", "d_real", "d_fake"} <= set(records[-1])
     grid = Image.open(result.samples[-1])
     # one row per held-out pair (both): input, translation, target; enlarged 2x
