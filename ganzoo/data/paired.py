@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Union
 
 import numpy as np
 
+from ganzoo.data.content import file_digests
 from ganzoo.data.fingerprint import fingerprint
 from ganzoo.data.folder import effective, held_out, scan_images
 from ganzoo.data.images import (
@@ -232,16 +233,11 @@ def _name(entry: Entry) -> str:
 
 
 def _identity(entries: list[Entry], root: Path, content: str | None, split: str) -> list[object]:
+    """What the pairs are: `content` (a verified archive's hash), or each file's name below `root`, size and sha256."""
     if content is not None:
         return [content, split, len(entries)]
-    base = os.path.realpath(root)
-    out = []
-    for entry in entries:
-        for path in entry if isinstance(entry, tuple) else (entry,):
-            stat = path.stat()
-            out.append([os.path.relpath(os.path.realpath(path), base).replace(os.sep, "/"), stat.st_size,
-                        stat.st_mtime_ns])
-    return out
+    files = [path for entry in entries for path in (entry if isinstance(entry, tuple) else (entry,))]
+    return [list(digest) for digest in file_digests(root, files)]
 
 
 def _check_crop(entries: list[Entry], sizes: list[tuple[int, int]], options: DataOptions, where: Path) -> None:
