@@ -250,3 +250,42 @@ def test_data_info_on_a_paired_folder(tmp_path, home):
     assert result.returncode == 0, result.stderr
     info = json.loads(result.stdout)
     assert info["kind"] == "paired" and info["train_split"] == {"examples": 6} and info["test_split"] == {"examples": 2}
+
+
+def test_the_large_pix2pix_archives_fit_the_extraction_caps(tmp_path, home, monkeypatch):
+    from dataclasses import replace
+
+    from ganzoo.data import named
+    from ganzoo.data.archive_limits import ArchiveLimits
+    from ganzoo.registry import get_registry, set_registry
+    from ganzoo.specs import DatasetSpec
+
+    # edges2shoes (about 50,000 pairs) and edges2handbags (about 138,800) hold more members than the
+    # default cap of 50,000; their download is 2.0 and 8.0 GB, within the default byte caps.
+    defaults = ArchiveLimits()
+    for name, members in (("edges2shoes", 50_100), ("edges2handbags", 138_900)):
+        limits = named.archive_limits(get_registry().dataset(name))
+        assert limits.max_members >= members > defaults.max_members
+        assert limits.byte_budget(8_100_000_000)[0] >= 8_400_000_000  # images barely compress
+    monkeypatch.setenv("GANZOO_ARCHIVE_MAX_MEMBERS", "10")  # the user's own cap wins
+    assert named.archive_limits(get_registry().dataset("edges2shoes")).max_members == 10
+    monkeypatch.delenv("GANZOO_ARCHIVE_MAX_MEMBERS")
+
+    # Through ensure(): a record known to hold more members than the cap extracts; others are refused.
+    (tmp_path / "served").mkdir()
+    path, sha, size = facades_tar(tmp_path / "served" / "facades.tar.gz")  # 7 images + 4 folders
+    monkeypatch.setattr(ArchiveLimits, "from_env", classmethod(lambda cls: replace(defaults, max_members=5)))
+    previous = get_registry()
+    try:
+        for name, known, ok in (("capped", 0, False), ("known", 20, True)):
+            monkeypatch.setitem(named.ARCHIVE_MEMBERS, name, known)
+            spec = DatasetSpec(name, "mini", "paired", "ganzoo.data.named:load", size_bytes=size,
+                               urls=(path.as_uri(),), sha256=sha)
+            register_named(spec)
+            if ok:
+                assert len(resolve_data(name, JITTER).train) == 4
+            else:
+                with pytest.raises(DataError, match="members"):
+                    resolve_data(name, JITTER)
+    finally:
+        set_registry(previous)

@@ -82,6 +82,11 @@ PIX2PIX_SETS: dict[str, tuple[str, int | None, str, str]] = {
                   "pix2pix: A = night, B = day views of the same scene (Transient Attributes; about 1.9 GB)."),
 }
 
+ARCHIVE_MEMBERS: dict[str, int] = {"edges2shoes": 60_000, "edges2handbags": 150_000}
+"""Members (files and folders) an archive is known to hold beyond the default extraction cap of
+`ganzoo.data.archive_limits.ArchiveLimits` (50,000): edges2shoes about 50,000 pairs, edges2handbags
+about 138,800. Named downloads raise the member cap to this unless GANZOO_ARCHIVE_MAX_MEMBERS is set."""
+
 TORCHVISION_SETS: dict[str, dict[str, object]] = {
     "mnist": {
         "folder": "MNIST/raw",

@@ -15,11 +15,13 @@ import contextlib
 import json
 import os
 from collections.abc import Iterator, Sequence
+from dataclasses import replace
 from pathlib import Path
 from urllib.parse import urlparse
 
 from ganzoo.data.archive import extract_archive
-from ganzoo.data.catalog import COMPLETE_MARKER, named_dir
+from ganzoo.data.archive_limits import MEMBERS_ENV, ArchiveLimits
+from ganzoo.data.catalog import ARCHIVE_MEMBERS, COMPLETE_MARKER, named_dir
 from ganzoo.data.folder import UNPAIRED_DIRS, load_unpaired_folder, scan_images
 from ganzoo.data.images import warn
 from ganzoo.data.paired import HELD_OUT_NAMES, load_paired_folder
@@ -85,6 +87,16 @@ def _check_extracted(spec: DatasetSpec, tmp: Path, trust: bool) -> None:
         warn(f"{message} (kept because of --trust-hash-mismatch)")
 
 
+def archive_limits(spec: DatasetSpec) -> ArchiveLimits:
+    """The extraction caps for a named set: the defaults (or the environment's), with the member cap raised
+    to what the set is known to hold (`ARCHIVE_MEMBERS`) unless GANZOO_ARCHIVE_MAX_MEMBERS is set."""
+    limits = ArchiveLimits.from_env()
+    known = ARCHIVE_MEMBERS.get(spec.name, 0)
+    if known > limits.max_members and not os.environ.get(MEMBERS_ENV, "").strip():
+        limits = replace(limits, max_members=known)
+    return limits
+
+
 def read_marker(spec: DatasetSpec) -> dict | None:
     """What was verified when the set was installed, or None when it is not (completely) installed."""
     folder = named_dir(spec.name)
@@ -142,7 +154,8 @@ def ensure(spec: DatasetSpec, *, urls: Sequence[str] | None = None, trust_hash_m
                  trust_hash_mismatch=trust_hash_mismatch, description=f"{spec.name} ({archive.name})")
         digest = sha256_file(archive)
         target = extract_archive(archive, folder / EXTRACTED,
-                                 check=lambda tmp: _check_extracted(spec, tmp, trust_hash_mismatch))
+                                 check=lambda tmp: _check_extracted(spec, tmp, trust_hash_mismatch),
+                                 limits=archive_limits(spec))
         root = layout_root(target, spec.kind)
         assert root is not None
         marker = {
