@@ -74,15 +74,13 @@ def card_block(name: str) -> str:
     from ganzoo import configs
     from ganzoo.registry import get_registry
     from ganzoo.run_config import load_config_class
-    from ganzoo.train_config import TrainConfig
 
     registry = get_registry()
     spec = registry.resolve_model(f"{registry.catalogue.models[name].plugin}:{name}").spec
     entry = registry.catalogue.models[name]
     model_defaults = dict(entry.defaults.get("model", {}))
-    base_train = configs.to_dict(TrainConfig())
+    # Every value the plugin or registry.yaml states, even one equal to the core's default (as `ganzoo info`).
     train_defaults = {**spec.train_defaults, **entry.defaults.get("train", {})}
-    train_defaults = {k: v for k, v in train_defaults.items() if base_train.get(k) != configs.to_jsonable(v)}
     lines = [START, NOTE, "", "| | |", "| --- | --- |"]
     lines.append(f"| Summary | {cell(spec.summary)} |")
     lines.append(f"| Task | {code(spec.task)} |")
