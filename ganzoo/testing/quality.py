@@ -275,10 +275,14 @@ class TimedRun:
     """A finished `ganzoo` subprocess with its wall time and CPU time (user + system, children included)."""
 
     returncode: int
+    """The process's exit code (0: success)."""
     stdout: str
     stderr: str
     wall: float
+    """Seconds from start to exit; grows when the machine is shared."""
     cpu: float
+    """Seconds of user + system CPU time of this process and its children alone: with one thread, the
+    wall time it needs on an idle core, whatever else runs beside it."""
 
 
 def timed_cli(*args: str, env: dict[str, str] | None = None, threads: int | None = 1,
