@@ -102,3 +102,20 @@ def test_gallery_shows_a_small_png_sample_grid_of_every_model():
             width, height = png_size(path)
             assert path.stat().st_size <= MAX_PICTURE_BYTES, f"{target}: {path.stat().st_size} bytes; keep pictures small"
             assert max(width, height) <= MAX_PICTURE_SIDE, f"{target}: {width}x{height} px"
+
+
+@pytest.mark.parametrize("name", sorted(load().models))
+def test_generated_block_names_the_extractor_ganzoo_eval_uses(name, written_cards):
+    from ganzoo.metrics.catalog import DEFAULT_METRICS, default_extractor_for
+    from ganzoo.registry import get_registry
+
+    text = (written_cards / f"{name}.md").read_text(encoding="utf-8")
+    measuring = text.split("### Measuring")[1].split("###")[0]
+    spec = get_registry().resolve_model(name).spec
+    assert all(f"`{metric}`" in measuring for metric in DEFAULT_METRICS)
+    if spec.task in ("unconditional", "conditional"):
+        assert f"the `{default_extractor_for(spec.default_data)}` extractor (the default for `--data {spec.default_data}`" in measuring
+    else:
+        assert "REF's default extractor" in measuring and "`inception-fid` otherwise" in measuring
+    if default_extractor_for(spec.default_data) == "digits":
+        assert "*judge FD*" in measuring and "the-test-suites-judge-is-another-network" in measuring
