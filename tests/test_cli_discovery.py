@@ -179,6 +179,7 @@ TORCH_IMPORT_SECONDS = LIST_SECONDS / SHARE_OF_TORCH_IMPORT
 """What that makes `import torch` on this machine at its usual speed (1.4 s)."""
 
 
+@pytest.mark.slow  # a timing test (eleven timed processes)
 def test_list_is_fast():
     """`ganzoo list` with all first-party plugins: under 0.35 s and a quarter of `import torch`.
 

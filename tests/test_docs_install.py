@@ -87,3 +87,15 @@ def test_the_readme_gives_the_venv_size_of_both_builds():
     assert re.search(r"venv of \d+(\.\d+)? GB \(measured: `du -sh \.venv`", text)
     assert re.search(r"the venv comes to about \d+(\.\d+)? GB \(estimated", text)
     assert "quoted" in text  # the CPU wheel's size is PyTorch's published figure, not measured here
+
+
+def test_the_quick_subset_runs_in_the_test_venv_that_has_pytest():
+    text = " ".join(README.read_text(encoding="utf-8").split())
+    assert '`.venv/bin/python -m pytest -m "not slow"`' in text
+    assert "The tests run in the test venv of the second command above" in text
+    test_extra = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]["optional-dependencies"]["test"]
+    assert any(Requirement(r).name == "pytest" for r in test_extra)
+    dev = (ROOT / "requirements-dev.txt").read_text(encoding="utf-8")
+    plain = (ROOT / "requirements.txt").read_text(encoding="utf-8")
+    assert re.search(r"^-e \.\[[^\]]*\btest\b", dev, flags=re.MULTILINE)  # the second command's venv has pytest
+    assert not re.search(r"\btest\b", "".join(line for line in plain.splitlines() if not line.startswith("#")))

@@ -16,8 +16,8 @@ Fixtures:
 
 Markers (registered here, so a plugin's own `pytest --strict-markers` run knows them):
 
-- `slow`: a test that takes more than about 20 s (a default-budget training, a quality measurement);
-  deselect with `-m "not slow"`.
+- `slow`: a test that takes more than about 10 s (a default-budget training, a quality or timing
+  measurement); deselect with `-m "not slow"`.
 - `background_cli(*args)`: the `ganzoo` arguments of the test's background run, e.g.
   `@pytest.mark.background_cli("train", "mymodel")`; `--out RUN` is appended. Use with `slow`.
 """
@@ -62,7 +62,7 @@ _THREADS = pytest.StashKey[int]()
 
 
 MARKERS = {
-    "slow": "slow: takes more than about 20 s (a default-budget training, a quality measurement); "
+    "slow": "slow: takes more than about 10 s (a default-budget training, a quality or timing measurement); "
             "deselect with -m 'not slow'",
     "background_cli": "background_cli(*args): a long `ganzoo ARGS --out RUN` run started ahead in the background "
                       "when the first slow test starts; the test gets it from the `background_cli` fixture",
