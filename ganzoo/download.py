@@ -166,6 +166,10 @@ class _Unreachable(Exception):
     """This URL could not deliver the file (now); the next mirror is tried."""
 
 
+class _Oversized(Exception):
+    """This URL sent more bytes than the expected size; the transfer was cut off at that size."""
+
+
 def _reason(exc: BaseException) -> str:
     if isinstance(exc, urllib.error.HTTPError):
         return f"HTTP {exc.code} {exc.reason}"
@@ -214,8 +218,12 @@ def _open_http_url(url: str, offset: int) -> tuple[BinaryIO, int, int | None]:
     return resp, 0, length_int
 
 
-def _transfer(url: str, part: Path, size: int | None, label: str, progress: bool) -> tuple[str, bool]:
-    """Fetch `url` into `part` (resuming it when possible); returns (sha256, resumed)."""
+def _transfer(url: str, part: Path, size: int | None, label: str, progress: bool, *,
+              limit: int | None = None) -> tuple[str, bool]:
+    """Fetch `url` into `part` (resuming it when possible); returns (sha256, resumed).
+
+    With a `limit`, at most that many bytes are written: one byte more raises `_Oversized`.
+    """
     offset = part.stat().st_size if part.exists() else 0
     if size is not None and offset > size:
         offset = 0
@@ -244,14 +252,17 @@ def _transfer(url: str, part: Path, size: int | None, label: str, progress: bool
             out.seek(offset)
             out.truncate()
             while True:
+                want = CHUNK_SIZE if limit is None else min(CHUNK_SIZE, limit + 1 - received)
                 try:
-                    block = src.read(CHUNK_SIZE)
+                    block = src.read(want)
                 except (OSError, ValueError) as exc:  # http.client errors are OSErrors too
                     raise _Unreachable(f"transfer interrupted after {received} bytes ({_reason(exc)})") from None
                 except Exception as exc:  # http.client.IncompleteRead and friends
                     raise _Unreachable(f"transfer interrupted after {received} bytes ({_reason(exc)})") from None
                 if not block:
                     break
+                if limit is not None and received + len(block) > limit:
+                    raise _Oversized(f"more than {limit} bytes")
                 out.write(block)
                 digest.update(block)
                 received += len(block)
@@ -274,8 +285,7 @@ def _is_file_url(url: str) -> bool:
     return urlparse(url).scheme.lower() == "file"
 
 
-def _check_existing(dest: Path, urls: list[str], sha256: str | None, size: int | None, trust: bool,
-                    tofu: bool) -> Path:
+def _check_existing(dest: Path, sha256: str | None, size: int | None, trust: bool, tofu: bool) -> Path:
     problem = None
     actual_size = dest.stat().st_size
     if size is not None and actual_size != size:
@@ -284,17 +294,12 @@ def _check_existing(dest: Path, urls: list[str], sha256: str | None, size: int |
         actual = _file_digest(dest)
         if actual != sha256:
             problem = f"its sha256 is {actual}, expected {sha256}" + (" (recorded on first download)" if tofu else "")
+    # A file already in place is used or refused, never recorded as what a URL serves: it may have been
+    # put there by hand or have come from another URL (only downloaded bytes are recorded, below).
     if problem is None:
-        if sha256 is None:  # first sight of a file whose hash nobody published: remember it
-            digest = _file_digest(dest)
-            for url in urls:
-                record_sha256(url, digest, actual_size)
         return dest
     if trust:
         _warn(f"using {dest} although {problem} (--trust-hash-mismatch)")
-        if tofu:
-            for url in urls:
-                record_sha256(url, _file_digest(dest), actual_size)
         return dest
     raise DownloadError(
         f"{dest} is not the expected file: {problem}; delete it to download it again, "
@@ -332,7 +337,7 @@ def download(
                 expected, tofu = recorded, True
                 break
     if dest.is_file():
-        return _check_existing(dest, url_list, expected, size, trust_hash_mismatch, tofu)
+        return _check_existing(dest, expected, size, trust_hash_mismatch, tofu)
     if dest.exists():
         raise DownloadError(f"{dest} exists but is not a file; move it away and retry")
 
@@ -352,9 +357,16 @@ def download(
     for url in allowed:
         for attempt in range(2):
             try:
-                digest, resumed = _transfer(url, part, size, label, progress)
+                # A server that sends more than the expected size is cut off there (unless the user
+                # accepts a different file knowingly).
+                digest, resumed = _transfer(url, part, size, label, progress,
+                                            limit=None if trust_hash_mismatch else size)
             except _Unreachable as exc:
                 failures.append(f"{url}: {exc}")
+                break
+            except _Oversized as exc:
+                part.unlink()
+                mismatch = f"{label} from {url} has {exc} (cut off there); the download was deleted"
                 break
             actual_size = part.stat().st_size
             problem = None
@@ -373,10 +385,7 @@ def download(
                 _warn(f"keeping {dest.name} although it has {problem} (--trust-hash-mismatch)")
             os.replace(part, dest)
             if expected is None or (tofu and problem is not None):
-                record_sha256(url, digest, actual_size)
-                for other in url_list:
-                    if other != url and recorded_sha256(other) is None:
-                        record_sha256(other, digest, actual_size)
+                record_sha256(url, digest, actual_size)  # only the URL these bytes came from
             return dest
     if mismatch is not None:
         raise DownloadError(f"{mismatch} (pass --trust-hash-mismatch to accept it knowingly)")

@@ -5,7 +5,9 @@
 
 It serves the files of a folder, honours `Range: bytes=N-` requests (206 answers), records every
 request, and can inject failures: an HTTP status for a path (`fail`), a transfer cut after N bytes
-(`cut_after`, the connection closes early), or ignoring ranges (`ignore_range`).
+(`cut_after`, the connection closes early), ignoring ranges (`ignore_range`), or N zero bytes sent
+after the file (`pad`, counted in Content-Length: a server that sends more than expected). `sent`
+holds how many body bytes each path's last answer got out before the client hung up.
 """
 
 from __future__ import annotations
@@ -25,6 +27,8 @@ class LoopbackServer:
         self.fail: dict[str, int] = {}
         self.cut_after: dict[str, int] = {}
         self.ignore_range = False
+        self.pad: dict[str, int] = {}
+        self.sent: dict[str, int] = {}
         self.requests: list[dict[str, Any]] = []
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
@@ -64,13 +68,27 @@ class LoopbackServer:
                 else:
                     self.send_response(200)
                 body = data[start:]
-                self.send_header("Content-Length", str(len(body)))
+                pad = owner.pad.get(path, 0)
+                self.send_header("Content-Length", str(len(body) + pad))
                 self.send_header("Content-Type", "application/octet-stream")
                 self.end_headers()
                 cut = owner.cut_after.pop(path, None)
-                self.wfile.write(body if cut is None else body[:cut])
+                owner.sent[path] = 0
+                try:
+                    self._send(path, body if cut is None else body[:cut])
+                    if cut is None:
+                        zeros = bytes(1 << 16)
+                        while pad > 0:
+                            pad -= self._send(path, zeros[:pad])
+                except (BrokenPipeError, ConnectionResetError):
+                    self.close_connection = True
                 if cut is not None:
                     self.close_connection = True
+
+            def _send(self, path: str, data: bytes) -> int:
+                self.wfile.write(data)
+                owner.sent[path] += len(data)
+                return len(data)
 
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self._server.daemon_threads = True

@@ -1,6 +1,7 @@
 """Pretrained weights from the catalogue: `ganzoo download NAME.TAG`, and `NAME.TAG` as a SOURCE.
 
-The original file (a reference `.pth`, ...) is fetched with the one download function, read
+The original file (a reference `.pth`, ...) is fetched with the one download function (cached per
+URL in `weights_dir()/original/`), read
 without unpickling arbitrary objects (`torch.load(weights_only=True)`), converted by the model's
 plugin to ganzoo's layout, checked by loading it into the model, and stored as a self-describing
 safetensors checkpoint (kind "weights") in `weights_dir()/NAME.TAG.safetensors`.
@@ -56,10 +57,15 @@ def converted_path(name: str, tag: str) -> Path:
 
 
 def raw_path(name: str, tag: str, url: str) -> Path:
+    """Where the original file fetched from `url` is cached: one file per URL, so that another `--url`
+    never reuses (or is checked against) what an earlier URL delivered."""
+    import hashlib
+
     from ganzoo.paths import weights_dir
 
     suffix = Path(url.split("?")[0]).suffix or ".bin"
-    return weights_dir() / "original" / f"{name}.{tag}{suffix}"
+    key = hashlib.sha256(url.encode("utf-8")).hexdigest()[:12]
+    return weights_dir() / "original" / f"{name}.{tag}-{key}{suffix}"
 
 
 def fetch_pretrained(ref: str, *, url: str | None = None, force: bool = False,
@@ -102,7 +108,7 @@ def fetch_pretrained(ref: str, *, url: str | None = None, force: bool = False,
     )
     if converter is None:
         return _install_ganzoo_file(raw, target, spec.name)
-    return _convert(spec, tag, entry, raw, converter, target)
+    return _convert(spec, tag, entry, raw, converter, target, source_url=urls[0])
 
 
 def _install_ganzoo_file(raw: Path, target: Path, name: str) -> Path:
@@ -119,7 +125,7 @@ def _install_ganzoo_file(raw: Path, target: Path, name: str) -> Path:
     return target
 
 
-def _convert(spec, tag: str, entry, raw: Path, converter: str, target: Path) -> Path:
+def _convert(spec, tag: str, entry, raw: Path, converter: str, target: Path, *, source_url: str) -> Path:
     from ganzoo._lazy import import_string
     from ganzoo.engine.checkpoint import load_module_state, save_checkpoint
     from ganzoo.engine.run import build_model
@@ -145,7 +151,7 @@ def _convert(spec, tag: str, entry, raw: Path, converter: str, target: Path) -> 
 
     notes = {
         "converted_from": entry.format,
-        "source_url": entry.url,
+        "source_url": source_url,
         "source_sha256": sha256_file(raw),
         "license": entry.license,
         "source": entry.source,

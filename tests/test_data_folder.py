@@ -336,3 +336,85 @@ def test_data_sets_pickle_for_spawned_workers(tmp_path, monkeypatch):
         copy = pickle.loads(pickle.dumps(train))
         for key in [(0, 1), (2, 99)]:
             assert all(torch.equal(train[key][n], copy[key][n]) for n in ("a", "b"))
+
+
+# -- symbolic links: each real folder once ------------------------------------------------------
+def test_a_self_link_does_not_multiply_the_images(tmp_path):
+    root = tmp_path / "imgs"
+    write_images(root, 3)
+    (root / "a").symlink_to(".")  # counted 3 images as 123 (41 levels until ELOOP)
+    data = resolve_data(str(root), DataOptions(image_size=8))
+    assert len(data.train) == 3
+
+
+def test_link_loops_do_not_hang_data_info(tmp_path):
+    root = tmp_path / "imgs"
+    write_images(root, 3)
+    (root / "a").symlink_to(".")
+    (root / "b").symlink_to(".")  # two loops: 2**40 paths to walk without the visited set
+    (root / "sub").mkdir()
+    (root / "sub" / "up").symlink_to("..")
+    result = run_cli("data", "info", str(root), "--json", env_home=tmp_path / "home")
+    assert result.returncode == 0, result.stderr
+    assert '"train_size": 3' in result.stdout
+
+
+def test_links_to_real_folders_are_still_followed_once(tmp_path):
+    write_images(tmp_path / "elsewhere", 2, seed=1)
+    root = tmp_path / "imgs"
+    write_images(root / "own", 3)
+    (root / "linked").symlink_to(tmp_path / "elsewhere")
+    (root / "linked-again").symlink_to(tmp_path / "elsewhere")
+    assert len(resolve_data(str(root), DataOptions(image_size=8)).train) == 5
+
+
+def test_a_class_folder_linking_back_to_its_parent_does_not_borrow_other_classes(tmp_path):
+    root = tmp_path / "classes"
+    write_images(root / "cats", 2)
+    write_images(root / "dogs", 3, seed=1)
+    (root / "cats" / "up").symlink_to("..")
+    data = resolve_data(str(root), DataOptions(image_size=8))
+    assert data.class_names == ("cats", "dogs") and len(data.train) == 5
+
+
+# -- content fingerprints -----------------------------------------------------------------------
+def test_a_plain_copy_of_a_folder_has_the_same_fingerprint(tmp_path):
+    root = tmp_path / "imgs"
+    write_images(root / "cats", 3)
+    write_images(root / "dogs", 2, seed=1)
+    first = resolve_data(str(root), DataOptions(image_size=8))
+    subprocess.run(["cp", "-r", str(root), str(tmp_path / "copy")], check=True)  # new modification times
+    copy = resolve_data(str(tmp_path / "copy"), DataOptions(image_size=8))
+    assert copy.fingerprint == first.fingerprint
+    (tmp_path / "copy" / "dogs" / "img_001.png").rename(tmp_path / "copy" / "dogs" / "img_009.png")
+    assert resolve_data(str(tmp_path / "copy"), DataOptions(image_size=8)).fingerprint != first.fingerprint
+
+
+def test_new_bytes_of_the_same_size_and_time_change_the_fingerprint(tmp_path):
+    root = tmp_path / "imgs"
+    write_images(root, 3, fmt="bmp")  # BMPs of one size have one file size
+    first = resolve_data(str(root), DataOptions(image_size=8)).fingerprint
+    files = [root / "img_000.bmp", root / "img_001.bmp"]
+    before = [path.stat() for path in files]
+    write_images(root, 2, fmt="bmp", seed=7)  # rewrites img_000 and img_001 in place with other pixels
+    for path, old in zip(files, before):
+        os.utime(path, ns=(old.st_atime_ns, old.st_mtime_ns))  # and puts their times back
+        assert (path.stat().st_size, path.stat().st_mtime_ns) == (old.st_size, old.st_mtime_ns)
+    assert resolve_data(str(root), DataOptions(image_size=8)).fingerprint != first
+
+
+def test_an_unchanged_folder_is_not_read_again(tmp_path, monkeypatch):
+    import ganzoo.data.content as content
+
+    root = tmp_path / "imgs"
+    write_images(root, 4)
+    first = resolve_data(str(root), DataOptions(image_size=8)).fingerprint
+    assert list(content.hash_cache_dir().glob("*.json"))
+    calls = []
+    real = content._sha256
+    monkeypatch.setattr(content, "_sha256", lambda path: calls.append(path) or real(path))
+    assert resolve_data(str(root), DataOptions(image_size=8)).fingerprint == first
+    assert calls == []  # only stat() for every file
+    (root / "img_002.png").touch()  # a new time, the same bytes: hashed again, same fingerprint
+    assert resolve_data(str(root), DataOptions(image_size=8)).fingerprint == first
+    assert [p.name for p in calls] == ["img_002.png"]

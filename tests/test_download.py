@@ -209,3 +209,64 @@ def test_trust_on_first_use_records_and_enforces_the_hash(blob, tmp_path):
 def test_unsupported_scheme_is_one_line(tmp_path):
     with pytest.raises(DownloadError, match="unsupported URL scheme 'ftp'"):
         download(["ftp://example.org/x"], tmp_path / "x", sha256=None, size=None, progress=False)
+
+
+def test_a_server_sending_more_than_the_size_is_cut_off_there(blob, tmp_path):
+    path, data, digest = blob
+    dest = tmp_path / "c" / "blob.bin"
+    with LoopbackServer(path.parent) as server:
+        server.pad["blob.bin"] = 300 * MB  # 300 MB more than the published size
+        with pytest.raises(DownloadError) as info:
+            download([server.url("blob.bin")], dest, sha256=digest, size=len(data), progress=False)
+        sent = server.sent["blob.bin"]
+    message = str(info.value)
+    assert f"more than {len(data)} bytes" in message and "\n" not in message
+    assert os.listdir(tmp_path / "c") == []
+    # The client hung up after the expected size: what got out is that plus the sockets' buffers.
+    assert sent < len(data) + 64 * MB, sent
+
+
+def test_a_file_url_larger_than_the_size_is_read_only_up_to_it(blob, tmp_path, monkeypatch):
+    import ganzoo.download as dl
+
+    path, _, _ = blob
+    read = []
+    real_open = dl._open_file_url
+
+    def counting_open(url, offset):
+        src, offset, total = real_open(url, offset)
+        real_read = src.read
+
+        class Counting:
+            def read(self, n=-1):
+                block = real_read(n)
+                read.append(len(block))
+                return block
+
+            def __enter__(self):
+                return self
+
+            def __exit__(self, *exc):
+                src.close()
+
+        return Counting(), offset, total
+
+    monkeypatch.setattr(dl, "_open_file_url", counting_open)
+    with pytest.raises(DownloadError, match=f"more than {MB} bytes"):
+        download([path.as_uri()], tmp_path / "c" / "blob.bin", sha256=None, size=MB, progress=False)
+    assert sum(read) == MB + 1  # not the whole 3 MB file
+    assert os.listdir(tmp_path / "c") == [] and recorded_sha256(path.as_uri()) is None
+
+
+def test_hashes_are_recorded_only_for_the_url_the_bytes_came_from(blob, tmp_path):
+    path, _, digest = blob
+    dead = (tmp_path / "gone" / "blob.bin").as_uri()
+    download([dead, path.as_uri()], tmp_path / "a" / "blob.bin", sha256=None, size=None, progress=False)
+    assert recorded_sha256(path.as_uri()) == digest
+    assert recorded_sha256(dead) is None  # the first mirror delivered nothing
+    # A file placed by hand is used, but it says nothing about what a URL serves.
+    (tmp_path / "b").mkdir()
+    (tmp_path / "b" / "blob.bin").write_bytes(b"placed by hand")
+    other = (tmp_path / "elsewhere.bin").as_uri()
+    download([other], tmp_path / "b" / "blob.bin", sha256=None, size=None, progress=False)
+    assert recorded_sha256(other) is None

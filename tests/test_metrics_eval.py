@@ -268,3 +268,91 @@ def test_cli_eval_list(tmp_path):
     assert {"fid", "kid", "is", "pr", "class_acc", "intra_fid"} <= {m["name"] for m in payload["metrics"]}
     extractors = {e["name"]: e for e in payload["extractors"]}
     assert extractors["inception-fid"]["feature_dim"] == 2048 and extractors["digits"]["input_size"] == 16
+
+
+def test_a_metric_folder_reads_each_real_class_folder_once(digits, tmp_path):
+    from ganzoo.metrics.images import scan_folder
+
+    images = held_out(digits, 6)[0]
+    write_pngs(tmp_path / "imgs" / "0", images[:2])
+    write_pngs(tmp_path / "imgs" / "1", images[2:6])
+    (tmp_path / "imgs" / "2").symlink_to("0")  # read twice, as class 2, before
+    (tmp_path / "imgs" / "3").symlink_to(".")
+    folder = scan_folder(tmp_path / "imgs")
+    assert len(folder) == 6 and folder.labels == [0, 0, 1, 1, 1, 1]
+
+
+def test_a_copied_reference_folder_hits_the_statistics_cache_and_compares(digits, tmp_path, ganzoo_home):
+    import subprocess
+
+    from ganzoo.data import DataOptions, resolve_data
+    from ganzoo.metrics.evaluate import evaluate_folder
+    from ganzoo.metrics.protocol import check_comparable
+    from ganzoo.metrics.reference import clear_memory_cache
+
+    images = held_out(digits, 120)[0]
+    fake = write_pngs(tmp_path / "fake", images[:60])
+    write_pngs(tmp_path / "ref", images[60:])
+    subprocess.run(["cp", "-r", str(tmp_path / "ref"), str(tmp_path / "ref-copy")], check=True)
+    results = []
+    for ref in ("ref", "ref-copy"):
+        clear_memory_cache()
+        data = resolve_data(str(tmp_path / ref), DataOptions(image_size=32, channels=1))
+        results.append(evaluate_folder(str(fake), data, "fid", extractor="digits"))
+    assert len(list((ganzoo_home / "stats").glob("*.npz"))) == 1  # the copy's statistics came from the cache
+    assert results[0].values == results[1].values
+    check_comparable(results)  # refused before: 'ref_fingerprint' differed
+
+
+def test_kid_stamps_the_subset_size_it_used(digits, ganzoo_home):
+    from ganzoo.metrics.evaluate import evaluate_batches
+
+    images = held_out(digits, 300)[0]
+    small = evaluate_batches([(images, None)], digits, "kid", extractor="digits")  # 300 generated, 901 reference
+    assert small.protocol["options"]["kid_subset_size"] == 300  # stamped 1000 (the asked size) before
+    asked = evaluate_batches([(images, None)], digits, "kid", extractor="digits", options={"kid_subset_size": 100})
+    assert asked.protocol["options"]["kid_subset_size"] == 100
+    without_kid = evaluate_batches([(images, None)], digits, "fid", extractor="digits")
+    assert without_kid.protocol["options"]["kid_subset_size"] == 1000  # no KID: the option as given
+
+
+def _evaluate(source: str, **options):
+    from ganzoo.cli.eval_cmd import evaluate_source
+
+    settings = dict(data_ref=None, metric="fid,kid,pr", n=None, extractor="digits", weights=None, seed=0,
+                    split="train", n_ref=None, domain=None, batch_size=256, device="cpu", progress=False)
+    return evaluate_source(source, **{**settings, **options})
+
+
+def test_a_model_scores_as_the_folder_of_its_sampled_pngs(toy_registry, toy_env, tmp_path, ganzoo_home):
+    from ganzoo.testing import smoke_train
+
+    smoke_train("toy", tmp_path / "run", steps=4)
+    ckpt = str(tmp_path / "run" / "checkpoints" / "last.safetensors")
+    pngs = tmp_path / "pngs"
+    sampled = run_cli("sample", ckpt, "--seed", "5", "--n", "300", "--out", str(pngs), env=toy_env)
+    assert sampled.returncode == 0, sampled.stderr
+    by_model = _evaluate(ckpt, n=300, seed=5)  # what `ganzoo eval CKPT --n 300 --seed 5` computes
+    by_folder = _evaluate(str(pngs), data_ref="toy-squares", seed=5)
+    # eval quantises generated images to 8 bits, as the PNGs hold them: the same pictures, the same numbers
+    assert by_model.values == pytest.approx(by_folder.values, rel=1e-6, abs=1e-9)
+    assert by_model.protocol["n_fake"] == by_folder.protocol["n_fake"] == 300
+    other = _evaluate(ckpt, n=300, seed=6)
+    assert other.values["fid"] != by_model.values["fid"]  # the seed matters: not a constant
+
+
+def test_swapping_source_and_reference_folders_gives_the_same_fid(digits, tmp_path, ganzoo_home):
+    import torch.nn.functional as F
+
+    images = held_out(digits, 200)[0]
+    small = write_pngs(tmp_path / "small", images[:100])  # 32 x 32
+    big = write_pngs(tmp_path / "big", F.interpolate(images[100:], size=(48, 48), mode="bilinear",
+                                                     align_corners=False).clamp(-1, 1))
+    results = [_evaluate(str(source), data_ref=str(reference), metric="fid")
+               for source, reference in ((small, big), (big, small))]
+    assert results[0].values["fid"] == pytest.approx(results[1].values["fid"], rel=1e-6)
+    for result, native in zip(results, ([32, 32], [48, 48])):
+        p = result.protocol
+        assert p["image_size"] == p["ref_image_size"] == [32, 32]  # both sides at the smaller size
+        assert p["source_image_size"] == native
+        assert p["ref_split"] is None  # a folder has no split; it was stamped "train"

@@ -20,13 +20,14 @@ from ganzoo.testing import isolated_registry, smoke_train, toy_plugin
 from ganzoo.testing.toy_model import build
 
 
-def toy_weights(tmp_path: Path) -> tuple[Path, dict]:
+def toy_weights(tmp_path: Path, seed: int = 5) -> tuple[Path, dict]:
     from ganzoo.run_config import resolve
 
     run = resolve(replace(toy_plugin.TOY_MODEL, plugin="t"), model_flags={"channels": 1})
-    torch.manual_seed(5)
+    torch.manual_seed(seed)
     model = build(run.model)
     sd = {"G": model.nets["G"].state_dict()}
+    tmp_path.mkdir(parents=True, exist_ok=True)
     path = tmp_path / "toy-demo.pth"
     torch.save(sd, path)
     return path, sd
@@ -84,6 +85,28 @@ def test_unpublished_hash_is_recorded_on_first_use_and_enforced(tmp_path, ganzoo
         path.write_bytes(path.read_bytes() + b"tampered")
         with pytest.raises(DownloadError):
             fetch_pretrained("toy.demo", progress=False)
+
+
+def test_another_url_is_downloaded_converted_and_recorded_under_its_own_hash(tmp_path, ganzoo_home):
+    from ganzoo.download import recorded_sha256
+
+    first, _ = toy_weights(tmp_path / "one")
+    second, second_sd = toy_weights(tmp_path / "two", seed=6)  # same file name, other weights
+    digest = {p: hashlib.sha256(p.read_bytes()).hexdigest() for p in (first, second)}
+    cat = catalogue_with(first, sha256=None, size=None)
+    with isolated_registry(("ganzoo-toy", toy_plugin), catalogue=cat):
+        fetch_pretrained("toy.demo", progress=False)
+        assert recorded_sha256(first.as_uri()) == digest[first]
+        # `ganzoo download toy.demo --url URL2 --force`
+        converted = fetch_pretrained("toy.demo", url=second.as_uri(), force=True, progress=False)
+        notes = read_header(converted)["notes"]
+        assert notes["source_url"] == second.as_uri() and notes["source_sha256"] == digest[second]
+        weights = load("toy.demo").nets["G"].state_dict()
+        assert all(torch.equal(weights[k], v) for k, v in second_sd["G"].items())
+        assert recorded_sha256(second.as_uri()) == digest[second]
+        assert recorded_sha256(first.as_uri()) == digest[first]
+        originals = sorted((ganzoo_home / "weights" / "original").iterdir())
+        assert len(originals) == 2  # one cached original per URL
 
 
 class Evil:

@@ -38,8 +38,9 @@ def _metric_help() -> str:
               help="Reference images [default: the whole split, at most 50000].")
 @click.option("--domain", type=click.Choice(["a", "b"]), default=None,
               help="For unpaired (two-domain) data: the domain to compare with [default: b].")
-@click.option("--batch-size", type=click.IntRange(min=1), default=250, show_default=True,
-              help="Images generated or read per step.")
+@click.option("--batch-size", type=click.IntRange(min=1), default=256, show_default=True,
+              help="Images generated or read per step; a model's images are those 'ganzoo sample' writes with the "
+                   "same --seed, --n and --batch-size.")
 @click.option("--device", default="cpu", show_default=True, help="cpu, cuda, mps or auto.")
 @click.option("--out", "out", type=click.Path(dir_okay=False), default=None,
               help="Append the result as one JSON line to this file.")
@@ -143,7 +144,9 @@ def evaluate_source(source: str, *, data_ref: str | None, metric: str, n: int | 
 
         if not data_ref:
             raise ConfigError("evaluating a folder of images needs --data REF (the reference data set)")
-        data = _resolve_reference(data_ref, first_image(path)[None])
+        first = first_image(path)[None]
+        size = _compare_size(data_ref, first, split, domain)
+        data = _resolve_reference(data_ref, first, size)
         scanned = scan_folder(path, data.class_names or ())
         batches = folder_batches(scanned, batch_size, limit=n)
         total = min(n, len(scanned)) if n else len(scanned)
@@ -151,14 +154,44 @@ def evaluate_source(source: str, *, data_ref: str | None, metric: str, n: int | 
         description = "reading"
     else:
         batches, total, info, default_data = _model_batches(source, n or DEFAULT_N, seed, batch_size, device)
-        first, batches = _peek(batches)
-        data = _resolve_reference(data_ref or default_data, first[0])
+        (first, _), batches = _peek(batches)
+        reference = data_ref or default_data
+        size = _compare_size(reference, first, split, domain)
+        data = _resolve_reference(reference, first, size)
         description = "generating"
     image_key = _image_key(data, domain)
     return evaluate_batches(
-        batches, data, metric, extractor=extractor, weights=weights, device=_device(device), seed=seed, split=split,
-        n_ref=n_ref, image_key=image_key, total=total, progress=progress, source=info, description=description,
+        _resized(batches, size), data, metric, extractor=extractor, weights=weights, device=_device(device),
+        seed=seed, split=split, n_ref=n_ref, image_key=image_key, total=total, progress=progress, source=info,
+        description=description, source_size=(int(first.shape[-2]), int(first.shape[-1])),
     )
+
+
+def _compare_size(data_ref: str, images, split: str, domain: str | None) -> int:
+    """The one size both sides are compared at: the smallest side of the source's and the reference's images.
+
+    The reference's own size is that of its first image at full resolution (headers only for folders),
+    so `eval A --data B` and `eval B --data A` compare the same pictures.
+    """
+    from ganzoo.data import DataOptions, resolve_data
+    from ganzoo.metrics.reference import split_dataset
+
+    _, c, h, w = images.shape
+    probe = resolve_data(data_ref, DataOptions(channels=int(c), preload=False))
+    dataset = split_dataset(probe, split)
+    sides = [int(h), int(w)]
+    if len(dataset):
+        item = dataset[(0, 0)][_image_key(probe, domain)]
+        sides += [int(item.shape[-2]), int(item.shape[-1])]
+    return min(sides)
+
+
+def _resized(batches, size: int):
+    """The source's batches resized to size x size as the reference's are (bicubic on 8-bit pictures)."""
+    from ganzoo.metrics.images import resize_square
+
+    for images, labels in batches:
+        yield resize_square(images, size), labels
 
 
 def _peek(batches):
@@ -180,7 +213,6 @@ def _model_batches(source: str, n: int, seed: int, batch_size: int, device: str)
     import torch
 
     from ganzoo.engine.inference import load
-    from ganzoo.metrics.evaluate import generator_batches
 
     loaded = load(source, device=_device(device))
     if loaded.spec.task not in ("unconditional", "conditional"):
@@ -190,11 +222,16 @@ def _model_batches(source: str, n: int, seed: int, batch_size: int, device: str)
             "then run 'ganzoo eval FOLDER --data REF'"
         )
     k = loaded.num_classes
+    # Exactly what `ganzoo sample SOURCE --seed S --n N --batch-size B --out FOLDER` writes: one generator
+    # seeded with S over chunks of B, labels 0, 1, ..., k-1, 0, ... for a conditional model.
+    labels = torch.arange(n) % k if k else None
 
-    def generate(m: int, chunk_seed: int):
-        labels = torch.arange(m) % k if k else None
-        images = loaded.generate(m, seed=chunk_seed, labels=labels, batch_size=batch_size)
-        return (images, labels) if k else images
+    def batches():
+        start = 0
+        for images in loaded.iter_generate(n, seed=seed, labels=labels, batch_size=batch_size):
+            count = images.shape[0]
+            yield images, (labels[start:start + count] if labels is not None else None)
+            start += count
 
     info = {
         "source": source,
@@ -205,14 +242,13 @@ def _model_batches(source: str, n: int, seed: int, batch_size: int, device: str)
         "step": getattr(loaded.checkpoint, "step", None),
     }
     default_data = getattr(loaded.run_config.train, "data", None) or loaded.spec.default_data
-    return generator_batches(generate, n, seed=seed), n, info, default_data
+    return batches(), n, info, default_data
 
 
-def _resolve_reference(data_ref: str, images) -> Any:
+def _resolve_reference(data_ref: str, images, size: int) -> Any:
     from ganzoo.data import DataOptions, resolve_data
 
-    _, c, h, w = images.shape
-    return resolve_data(data_ref, DataOptions(image_size=int(h) if h == w else None, channels=int(c)))
+    return resolve_data(data_ref, DataOptions(image_size=size, channels=int(images.shape[1])))
 
 
 def _image_key(data: Any, domain: str | None) -> str:
@@ -237,8 +273,8 @@ def _fmt(value: float) -> str:
 def protocol_line(protocol: dict[str, Any]) -> str:
     """One readable line summarising a protocol."""
     sha = protocol.get("extractor_weights_sha256") or "unknown"
-    ref = (f"{protocol.get('n_ref')} {protocol.get('ref_data')} [{protocol.get('ref_split')}] images"
-           if protocol.get("n_ref") else "no reference")
+    split = f" [{protocol['ref_split']}]" if protocol.get("ref_split") else ""
+    ref = f"{protocol.get('n_ref')} {protocol.get('ref_data')}{split} images" if protocol.get("n_ref") else "no reference"
     size = "x".join(str(s) for s in protocol.get("image_size") or [])
     return (f"extractor {protocol.get('extractor')} (weights sha256 {sha[:12]}), resizer: {protocol.get('resizer')}; "
             f"{protocol.get('n_fake')} images at {size} vs {ref}; seed {protocol.get('seed')}; "

@@ -13,10 +13,10 @@ load_size or image_size, like the reference CycleGAN), then cropped to image_siz
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from ganzoo.data.content import file_digests
 from ganzoo.data.fingerprint import fingerprint
 from ganzoo.data.images import (
     RESIZE_MODES,
@@ -29,6 +29,7 @@ from ganzoo.data.images import (
     warn,
 )
 from ganzoo.data.source import DataOptions, DataRef, DataSource
+from ganzoo.data.walk import FolderId, folder_id, walk_files
 from ganzoo.errors import DataError
 
 SPLIT_NAMES = ("train", "test", "val", "valid", "validation")
@@ -66,20 +67,19 @@ def _check_folder(path: Path, what: str = "folder") -> Path:
     return path
 
 
-def scan_images(folder: Path) -> tuple[list[Path], int]:
-    """Image files below `folder` (recursively, sorted, hidden entries skipped) and the number of other files."""
+def scan_images(folder: Path, *, seen: set[FolderId] | None = None) -> tuple[list[Path], int]:
+    """Image files below `folder` (recursively, sorted, hidden entries skipped) and the number of other files.
+
+    Links are followed, but each real folder is visited once (see `ganzoo.data.walk`); `seen` shares
+    the visited folders between scans.
+    """
     images: list[Path] = []
     others = 0
-    for dirpath, dirnames, filenames in os.walk(folder, followlinks=True):
-        dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
-        for name in sorted(filenames):
-            if name.startswith("."):
-                continue
-            path = Path(dirpath) / name
-            if is_image_file(path):
-                images.append(path)
-            else:
-                others += 1
+    for path in walk_files(folder, seen=seen):
+        if is_image_file(path):
+            images.append(path)
+        else:
+            others += 1
     images.sort(key=lambda p: p.relative_to(folder).as_posix())
     return images, others
 
@@ -123,16 +123,14 @@ class Part:
         if self.labels is not None:
             self.labels = labels
 
-    def identity(self, root: Path, content: str | None) -> list[object]:
+    def identity(self, content: str | None) -> list[object]:
+        """What the files are: `content` (a verified archive's hash) or each file's name, size and sha256.
+
+        Names are relative to the part's folder, so a copy of the folder elsewhere is the same data.
+        """
         if content is not None:
             return [content, self.name, len(self.files)]
-        entries = []
-        base = os.path.realpath(root)
-        for path in self.files:
-            stat = path.stat()
-            relative = os.path.relpath(os.path.realpath(path), base).replace(os.sep, "/")
-            entries.append([relative, stat.st_size, stat.st_mtime_ns])
-        return entries
+        return [list(entry) for entry in file_digests(self.folder, self.files)]
 
 
 def _class_layout(folder: Path) -> tuple[list[Path], list[int], list[str]] | None:
@@ -141,8 +139,9 @@ def _class_layout(folder: Path) -> tuple[list[Path], list[int], list[str]] | Non
     if any(e.is_file() and is_image_file(e) for e in entries):
         return None
     classes = []
+    seen = {folder_id(folder)} - {None}  # a class folder never walks back into its parent or a sibling
     for sub in sorted((e for e in entries if e.is_dir()), key=lambda p: p.name):
-        files, _ = scan_images(sub)
+        files, _ = scan_images(sub, seen=seen)  # type: ignore[arg-type]
         if files:
             classes.append((sub.name, files))
     if len(classes) < 2:
@@ -166,8 +165,7 @@ def _images_part(name: str, folder: Path) -> tuple[Part, list[str]]:
 class _Builder:
     """Turns parts into ImageFiles with one budget, one warning line and one fingerprint scheme."""
 
-    def __init__(self, root: Path, options: DataOptions, *, content: str | None = None) -> None:
-        self.root = root
+    def __init__(self, options: DataOptions, *, content: str | None = None) -> None:
         self.options = options
         self.content = content
         self.parts: list[Part] = []
@@ -200,7 +198,7 @@ class _Builder:
         channels, size, crop, resize = effective(options)
         transform = {"channels": channels, "size": size, "resize": resize, **crop.describe()}
         return ImageFiles(part.files, crop, channels=channels, size=size, resize=resize, labels=part.labels,
-                          fingerprint=fingerprint("folder", part.identity(self.root, self.content), part.labels,
+                          fingerprint=fingerprint("folder", part.identity(self.content), part.labels,
                                                   transform),
                           where=str(part.folder))
 
@@ -241,7 +239,7 @@ def _source(ref: str, kind: str, train, test, channels: int, options: DataOption
 def load_images_folder(ref: str, folder: Path, options: DataOptions) -> DataSource:
     """A plain or class-labelled image folder, optionally with train/test sub-folders."""
     folder = _check_folder(folder.expanduser())
-    builder = _Builder(folder, options)
+    builder = _Builder(options)
     subdirs = {e.name: e for e in folder.iterdir() if e.is_dir() and not e.name.startswith(".")}
     top_images = any(is_image_file(e) for e in folder.iterdir() if e.is_file())
     test_part = None
@@ -256,6 +254,7 @@ def load_images_folder(ref: str, folder: Path, options: DataOptions) -> DataSour
                 break
     else:
         train_part, classes = _images_part("train", folder)
+    unsplit = test_part is None and train_part.folder == folder  # all of the folder's images, no split
     builder.checked(train_part)
     if test_part is not None:
         builder.checked(test_part)
@@ -266,12 +265,12 @@ def load_images_folder(ref: str, folder: Path, options: DataOptions) -> DataSour
     kind = "labelled" if classes else "images"
     count = f"{len(train)} images" + (f" in {len(classes)} classes" if classes else "")
     return _source(ref, kind, train, test, channels, options, in_memory=in_memory, class_names=classes,
-                   description=f"image folder {folder} ({count})")
+                   description=f"image folder {folder} ({count})", extras={"unsplit": True} if unsplit else None)
 
 
-def _unpaired(ref: str, root: Path, folders: dict[str, Path], options: DataOptions, *,
-              content: str | None = None, description: str = "") -> DataSource:
-    builder = _Builder(root, options, content=content)
+def _unpaired(ref: str, folders: dict[str, Path], options: DataOptions, *,
+              content: str | None = None, description: str = "", unsplit: bool = False) -> DataSource:
+    builder = _Builder(options, content=content)
     parts = {key: builder.checked(Part(key, path, _images_or_fail(_check_folder(path))))
              for key, path in folders.items()}
     train_opts, test_opts = options, held_out(options)
@@ -288,7 +287,7 @@ def _unpaired(ref: str, root: Path, folders: dict[str, Path], options: DataOptio
     sizes = {key: len(ds) for key, ds in sets.items()}
     text = description or f"unpaired folders ({', '.join(f'{k}: {v}' for k, v in sizes.items())})"
     return _source(ref, "unpaired", train, test, effective(options)[0], options, in_memory=in_memory,
-                   description=text, extras={"counts": sizes})
+                   description=text, extras={"counts": sizes, "unsplit": unsplit})
 
 
 def unpaired_layout(folder: Path) -> dict[str, Path] | None:
@@ -317,7 +316,7 @@ def load_unpaired_folder(ref: str, folder: Path, options: DataOptions, *, conten
     if layout is None:
         raise DataError(f"{folder} is not an unpaired folder: it needs trainA and trainB sub-folders "
                         "(testA and testB optional), or use a=PATH,b=PATH")
-    return _unpaired(ref, folder, layout, options, content=content, description=description)
+    return _unpaired(ref, layout, options, content=content, description=description)
 
 
 def parse_pairs(text: str) -> dict[str, Path]:
@@ -359,6 +358,5 @@ def load_unpaired(ref: DataRef, options: DataOptions) -> DataSource:
         raise DataError("unpaired needs a folder (unpaired:PATH) or two (a=PATH,b=PATH)")
     if "=" in argument:
         folders = parse_pairs(argument)
-        common = Path(os.path.commonpath([str(p.resolve()) for p in folders.values()]))
-        return _unpaired(ref.text, common, folders, options)
+        return _unpaired(ref.text, folders, options, unsplit="test_a" not in folders)  # a=, b= without test_a=
     return load_unpaired_folder(ref.text, Path(argument), options)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -34,15 +34,24 @@ class Loaded:
     def device(self) -> torch.device:
         return self.model.device
 
-    @torch.inference_mode()
-    def generate(self, n: int, *, seed: int = 0, labels: torch.Tensor | None = None, batch_size: int = 256) -> torch.Tensor:
-        """`n` images in [-1, 1] (N x C x H x W, on the CPU), reproducible for a given seed."""
+    def iter_generate(self, n: int, *, seed: int = 0, labels: torch.Tensor | None = None,
+                      batch_size: int = 256) -> Iterator[torch.Tensor]:
+        """`n` images in [-1, 1] (float, on the CPU) in chunks of `batch_size`, as `ganzoo sample` draws them.
+
+        One generator seeded with `seed` gives every chunk's latents in turn, so the images depend on
+        `seed`, `labels` and `batch_size` only: `ganzoo eval` scores the images `ganzoo sample` writes.
+        """
         generator = torch.Generator().manual_seed(seed)
-        out = []
         for start in range(0, n, batch_size):
             k = min(batch_size, n - start)
             chunk_labels = labels[start:start + k] if labels is not None else None
-            out.append(self.model.generate(k, generator=generator, labels=chunk_labels, nets=self.nets).cpu())
+            with torch.inference_mode():
+                images = self.model.generate(k, generator=generator, labels=chunk_labels, nets=self.nets)
+            yield images.float().cpu()
+
+    def generate(self, n: int, *, seed: int = 0, labels: torch.Tensor | None = None, batch_size: int = 256) -> torch.Tensor:
+        """`n` images in [-1, 1] (N x C x H x W, on the CPU), reproducible for a given seed."""
+        out = list(self.iter_generate(n, seed=seed, labels=labels, batch_size=batch_size))
         return torch.cat(out) if out else torch.empty(0)
 
     @torch.inference_mode()

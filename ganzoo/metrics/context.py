@@ -58,6 +58,8 @@ class MetricContext:
     seed: int = 0
     options: Mapping[str, Any] = field(default_factory=lambda: dict(METRIC_DEFAULTS))
     real_loader: Callable[[], FeatureSet] | None = None
+    used: dict[str, Any] = field(default_factory=dict)
+    """Options a metric had to change (e.g. KID's subset size on small samples): stamped instead of the asked value."""
     _real: FeatureSet | None = field(default=None, repr=False)
 
     @property
@@ -71,6 +73,10 @@ class MetricContext:
 
     def option(self, name: str) -> Any:
         return self.options.get(name, METRIC_DEFAULTS.get(name))
+
+    def use_option(self, name: str, value: Any) -> None:
+        """Record the value of option `name` actually used, when it differs from the one asked for."""
+        self.used[name] = value
 
     def require_labels(self, metric: str) -> np.ndarray:
         """The generated images' class labels, or a one-line error saying the metric needs them."""

@@ -105,8 +105,13 @@ def evaluate_batches(
     progress: bool = False,
     source: Mapping[str, Any] | None = None,
     description: str = "features",
+    source_size: tuple[int, int] | None = None,
 ) -> EvalResult:
-    """Metrics of the images in `batches` ((N x C x H x W in [-1, 1], labels or None) pairs) against `data`."""
+    """Metrics of the images in `batches` ((N x C x H x W in [-1, 1], labels or None) pairs) against `data`.
+
+    `source_size` is the images' size before the caller resized them to the compared size (stamped as
+    `source_image_size`; default: the size they arrive in).
+    """
     from ganzoo._lazy import import_string
     from ganzoo.metrics.extractors import get_extractor
 
@@ -165,17 +170,19 @@ def evaluate_batches(
             out = import_string(spec.factory)(ctx)
             values.update({k: float(v) for k, v in out.items()})
             directions.update({k: bool(spec.higher_is_better) and not k.endswith("_std") for k in out})
+        opts.update(ctx.used)  # what the metrics used (e.g. KID's subset size on fewer images), not what was asked
     protocol = {
         "protocol_version": PROTOCOL_VERSION,
         **ext.protocol(),
         "quantize": "uint8",
         "image_size": [shape[1], shape[2]],
+        "source_image_size": list(source_size) if source_size else [shape[1], shape[2]],
         "channels": shape[0],
         "n_fake": count,
         "n_ref": ref_fields.get("count"),
         "ref_data": getattr(data, "ref", None),
         "ref_fingerprint": getattr(data, "fingerprint", None) if ref_fields else None,
-        "ref_split": split if ref_fields else None,
+        "ref_split": _split_stamp(data, split) if ref_fields else None,
         "ref_image_size": ref_fields.get("image_size"),
         "seed": seed,
         "metrics": [s.name for s in specs],
@@ -188,6 +195,11 @@ def evaluate_batches(
         created=datetime.now(timezone.utc).isoformat(timespec="seconds"),
         elapsed_s=time.perf_counter() - started, higher_is_better=directions,
     )
+
+
+def _split_stamp(data: Any, split: str) -> str | None:
+    """The reference split as stamped: None for a folder that has no splits (all of its images)."""
+    return None if (getattr(data, "extras", None) or {}).get("unsplit") else split
 
 
 def _ganzoo_version() -> str:

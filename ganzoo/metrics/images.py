@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from ganzoo.data.walk import folder_id
 from ganzoo.errors import DataError
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".webp", ".tif", ".tiff")
@@ -36,6 +37,8 @@ def _images_in(folder: Path) -> list[Path]:
 def scan_folder(root: str | Path, class_names: Sequence[str] = ()) -> ImageFolder:
     """The images directly in `root`, or, if it has none, those in its sub-folders (one class each).
 
+    A sub-folder that is a link to `root` or to a sub-folder already read is skipped.
+
     Labels come from sub-folders (matched to a class by name in `class_names`, or being an integer), or
     from file names ending in `-labelN` (as `ganzoo sample` writes them) when every file has one.
     """
@@ -52,7 +55,12 @@ def scan_folder(root: str | Path, class_names: Sequence[str] = ()) -> ImageFolde
     names = list(class_names)
     out_files: list[Path] = []
     labels: list[int] = []
+    seen = {folder_id(folder)}
     for sub in subdirs:
+        ident = folder_id(sub)
+        if ident is None or ident in seen:
+            continue  # a link back to the folder or to a class folder already read: each real folder once
+        seen.add(ident)
         inner = _images_in(sub)
         if not inner:
             continue
@@ -101,6 +109,23 @@ def read_image(path: Path) -> torch.Tensor:
     t = torch.from_numpy(arr.copy()).float()
     t = t[None] if t.ndim == 2 else t.permute(2, 0, 1)
     return t / 127.5 - 1
+
+
+def resize_square(images: torch.Tensor, size: int) -> torch.Tensor:
+    """Images in [-1, 1] as 8-bit pictures resized to `size` x `size` with PIL's bicubic filter (what the
+    data folders' square resize does), back in [-1, 1]; images already of that size come back unchanged."""
+    from PIL import Image
+
+    if tuple(images.shape[-2:]) == (size, size):
+        return images
+    pixels = ((images.detach().float().cpu().clamp(-1, 1) + 1) * 127.5).round().to(torch.uint8)
+    out = []
+    for image in pixels:
+        array = image.permute(1, 2, 0).numpy()
+        pil = Image.fromarray(np.ascontiguousarray(array[:, :, 0] if array.shape[2] == 1 else array))
+        resized = np.asarray(pil.resize((size, size), Image.BICUBIC), dtype=np.uint8)
+        out.append(torch.from_numpy(resized.copy()).reshape(size, size, -1).permute(2, 0, 1))
+    return torch.stack(out).float() / 127.5 - 1
 
 
 def folder_batches(folder: ImageFolder, batch_size: int, limit: int | None = None

@@ -69,12 +69,19 @@ def kernel_distance(
 
 
 def compute_kid(ctx: MetricContext) -> dict[str, float]:
-    """The `kid` metric: mean and std of the subset estimates."""
+    """The `kid` metric: mean and std of the subset estimates.
+
+    With fewer images than the asked subset size on either side, the subsets are that smaller size,
+    and the protocol stamps the size used.
+    """
+    real, fake = ctx.real.features, ctx.fake.features
+    subset_size = min(int(ctx.option("kid_subset_size")), real.shape[0], fake.shape[0])
     mean, std = kernel_distance(
-        ctx.real.features,
-        ctx.fake.features,
+        real,
+        fake,
         num_subsets=int(ctx.option("kid_subsets")),
-        subset_size=int(ctx.option("kid_subset_size")),
+        subset_size=subset_size,
         seed=ctx.seed,
     )
+    ctx.use_option("kid_subset_size", subset_size)
     return {"kid": mean, "kid_std": std}

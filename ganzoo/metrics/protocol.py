@@ -12,8 +12,9 @@ from typing import Any
 from ganzoo.atomic import write_bytes_atomic
 from ganzoo.errors import GanzooError
 
-PROTOCOL_VERSION = 1
-"""Bumped whenever ganzoo changes how a metric is computed; results of different versions never mix."""
+PROTOCOL_VERSION = 2
+"""Bumped whenever ganzoo changes how a metric is computed; results of different versions never mix.
+2: `ganzoo eval` compares both sides at the smaller one's size and scores a model's `ganzoo sample` images."""
 
 COMPARED_KEYS: tuple[str, ...] = (
     "protocol_version",

@@ -11,8 +11,8 @@ One training step, in the reference's order:
        + lambda_identity (lambda_b |G_A(b) - b| + lambda_a |G_B(a) - a|)   (when lambda_identity > 0);
   3. discriminator update (one Adam over both discriminators), each on 0.5 (real term + fake term),
      where the fakes are the step-1 images after the image pools (D_A's pool first, then D_B's).
-The learning rate is constant for `n_epochs` epochs and then decays linearly over `n_epochs_decay`
-epochs (the Trainer steps the schedulers at every epoch end).
+The learning rate follows the reference's linear policy epoch by epoch (see `LinearDecay`; the Trainer
+steps the schedulers at every epoch end).
 """
 
 from __future__ import annotations
@@ -44,11 +44,12 @@ PREVIEW_INPUTS = 8
 
 
 class LinearDecay:
-    """The learning-rate factor of 0-based epoch e: 1 for `constant` epochs, then linearly down.
+    """The learning-rate factor of 0-based epoch e, epoch by epoch as in the reference implementation.
 
-    factor(e) = 1 - max(0, e + 1 - constant) / (decay + 1): epochs 0 .. constant-1 run at the full
-    rate, the following `decay` epochs at decay/(decay+1), ..., 1/(decay+1) of it (the reference's
-    "linear" policy with epochs counted from 1).
+    The reference counts epochs from 1 and steps its scheduler at the start of every epoch, so its
+    epoch e + 1 trains at 1 - max(0, (e + 1) + 1 - constant) / (decay + 1). That is: `constant` - 1
+    epochs at the full rate, then `decay` + 1 epochs at decay/(decay+1), ..., 1/(decay+1) and 0 (the
+    last epoch of the recipe trains at rate 0, as in the reference). Beyond the recipe the factor stays 0.
     """
 
     def __init__(self, constant: int, decay: int) -> None:
@@ -56,7 +57,7 @@ class LinearDecay:
         self.decay = decay
 
     def __call__(self, epoch: int) -> float:
-        return 1.0 - max(0, epoch + 1 - self.constant) / float(self.decay + 1)
+        return max(0.0, 1.0 - max(0, epoch + 2 - self.constant) / float(self.decay + 1))
 
 
 class CycleGAN(Model):

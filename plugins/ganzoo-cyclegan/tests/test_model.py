@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import json
+import warnings
 from dataclasses import replace
 from pathlib import Path
 
@@ -140,11 +141,54 @@ def test_one_update_follows_the_reference_arithmetic():
     assert len(model.optimizers["G"].param_groups[0]["params"]) == 2 * len(list(G_A.parameters()))
 
 
+def reference_rates(n_epochs: int, n_epochs_decay: int, lr: float = 2e-4) -> list[float]:
+    """The learning rate of each epoch of the reference's training loop, simulated with its own rule.
+
+    junyanz/pytorch-CycleGAN-and-pix2pix, models/networks.py, get_scheduler with lr_policy 'linear':
+    a LambdaLR whose rule is 1 - max(0, epoch + epoch_count - n_epochs) / float(n_epochs_decay + 1),
+    with epoch_count 1 for a fresh run; train.py loops over epochs 1 .. n_epochs + n_epochs_decay and
+    calls model.update_learning_rate() (one scheduler.step()) at the start of each epoch, before its
+    first iteration.
+    """
+    epoch_count = 1
+    param = torch.nn.Parameter(torch.zeros(1))
+    optimizer = torch.optim.Adam([param], lr=lr)
+    scheduler = torch.optim.lr_scheduler.LambdaLR(
+        optimizer, lambda epoch: 1.0 - max(0, epoch + epoch_count - n_epochs) / float(n_epochs_decay + 1))
+    rates = []
+    with warnings.catch_warnings():  # the reference steps the scheduler before the optimizer
+        warnings.simplefilter("ignore")
+        for _ in range(epoch_count, n_epochs + n_epochs_decay + 1):
+            scheduler.step()
+            rates.append(optimizer.param_groups[0]["lr"])
+    return rates
+
+
+def ganzoo_rates(n_epochs: int, n_epochs_decay: int) -> list[float]:
+    """The rate of each epoch of a ganzoo run: the model's schedulers, stepped at every epoch end."""
+    model = build(tiny_config(n_epochs=n_epochs, n_epochs_decay=n_epochs_decay))
+    rates = []
+    with warnings.catch_warnings():  # no optimizer step between the scheduler steps here
+        warnings.simplefilter("ignore")
+        for _ in range(n_epochs + n_epochs_decay):
+            rates.append(model.optimizers["G"].param_groups[0]["lr"])
+            assert model.optimizers["D"].param_groups[0]["lr"] == rates[-1]
+            for scheduler in model.schedulers.values():
+                scheduler.step()
+    return rates
+
+
+@pytest.mark.parametrize("n_epochs,n_epochs_decay", [(100, 100), (1, 2), (3, 3), (2, 0), (5, 1)])
+def test_learning_rate_matches_the_reference_epoch_by_epoch(n_epochs, n_epochs_decay):
+    assert ganzoo_rates(n_epochs, n_epochs_decay) == pytest.approx(reference_rates(n_epochs, n_epochs_decay),
+                                                                   rel=1e-12, abs=1e-15)
+
+
 def test_linear_decay_factors():
     f = LinearDecay(100, 100)
-    assert [f(e) for e in (0, 50, 99)] == [1.0, 1.0, 1.0]
-    assert f(100) == pytest.approx(100 / 101) and f(199) == pytest.approx(1 / 101)
-    assert LinearDecay(0, 3)(0) == pytest.approx(0.75)
+    assert [f(e) for e in (0, 50, 98)] == [1.0, 1.0, 1.0]  # epochs 1 .. 99 at the full rate
+    assert f(99) == pytest.approx(100 / 101) and f(198) == pytest.approx(1 / 101) and f(199) == 0.0
+    assert LinearDecay(0, 3)(0) == pytest.approx(0.5) and LinearDecay(1, 1)(5) == 0.0  # never negative
 
 
 def unpaired_folder(root: Path, n: int = 6, size: int = 20) -> str:
@@ -168,10 +212,11 @@ def test_learning_rate_schedule_per_epoch(tmp_path):
     assert result.steps == 9 and result.epochs == 3  # (1 + 2) epochs of 6 / 2 steps: the model's own budget
     records = [json.loads(line) for line in (tmp_path / "run" / "metrics.jsonl").read_text().splitlines()]
     rates = {r["step"]: r["lr"]["G"] for r in records if "lr" in r}
-    # logged after the step (and any epoch end it completes): epoch 0 runs at 2e-4, epoch 1 at 2/3, epoch 2 at 1/3
-    assert rates[1] == rates[2] == pytest.approx(2e-4)
-    assert rates[3] == rates[5] == pytest.approx(2e-4 * 2 / 3)
-    assert rates[6] == rates[8] == pytest.approx(2e-4 / 3)
+    # logged after the step (and any epoch end it completes); as in the reference with n_epochs 1 and
+    # n_epochs_decay 2, epoch 0 runs at 2/3 of 2e-4, epoch 1 at 1/3 and epoch 2 at 0
+    assert rates[1] == rates[2] == pytest.approx(2e-4 * 2 / 3)
+    assert rates[3] == rates[5] == pytest.approx(2e-4 / 3)
+    assert rates[6] == rates[8] == 0.0
     assert all(r["lr"]["D"] == r["lr"]["G"] for r in records if "lr" in r)
     grid = Image.open(result.samples[-1])
     # one row per input pair (all 6 images of each domain): a, G_A(a), rec, b, G_B(b), rec; enlarged 2x

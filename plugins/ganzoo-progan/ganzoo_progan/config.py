@@ -40,3 +40,8 @@ class ProGANConfig:
     gp_weight: float = option(10.0, "WGAN-GP gradient penalty weight (paper: 10).", min=0)
     drift: float = option(0.001, "Drift penalty epsilon on the critic's real outputs (paper: 0.001).", min=0)
     mbstd_group: int = option(4, "Minibatch standard deviation group size (paper: 4; 1 turns the layer off).", min=1)
+    lrelu_slope: float = option(0.2, "Negative slope of the leaky ReLUs of both networks (paper: 0.2; converted "
+                                     "weights set their own).", min=0, max=1)
+    output_activation: str = option("linear", "The generator's last activation: linear (paper), or tanh as in "
+                                              "pytorch_GAN_zoo models trained with their DCGAN or MSE loss (set by "
+                                              "converted weights).", choices=("linear", "tanh"))

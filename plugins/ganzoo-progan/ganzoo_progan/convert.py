@@ -16,6 +16,10 @@ official code's gains (sqrt(2)/4 for the latent layer, 1 for toRGB). So weights 
 the ratio of the two constants and biases multiplied by theirs. Their blending factor counts the
 weight of the *lower* resolution (1 -> 0 during a fade-in); ganzoo's alpha is its complement.
 Only the generator is converted: their discriminator's minibatch statistic differs from the paper's.
+
+Their config's `lossCriterion` decides the generator's last activation (`generationActivation` of
+their loss classes): tanh for "DCGAN" and "MSE", none for "WGANGP" and "Logistic"; `leakyReluLeak` is
+the slope of every leaky ReLU. Both are carried into the converted model's config.
 """
 
 from __future__ import annotations
@@ -28,6 +32,8 @@ from typing import Any
 from ganzoo.errors import CheckpointError
 
 ZOO_CONFIG_CLASS = "models.utils.config.BaseConfig"
+ZOO_LOSS_OUTPUT = {"WGANGP": "linear", "Logistic": "linear", "DCGAN": "tanh", "MSE": "tanh"}
+"""pytorch_GAN_zoo's loss modes and the generator output activation each one trains with."""
 
 
 class _ZooConfig:
@@ -140,8 +146,17 @@ def convert(path: Path, checkpoint: Any) -> Any:
     zoo_alpha = float(values.get("alpha") or 0.0)
     if not 0.0 <= zoo_alpha <= 1.0:
         raise CheckpointError(f"{path}: blending factor {zoo_alpha} is outside [0, 1]")
+    loss = values.get("lossCriterion", "WGANGP")
+    if loss not in ZOO_LOSS_OUTPUT:
+        raise CheckpointError(f"{path}: unknown loss mode {loss!r} (pytorch_GAN_zoo knows "
+                              f"{', '.join(ZOO_LOSS_OUTPUT)}); its generator's last activation is unknown")
+    slope = values.get("leakyReluLeak", 0.2)
+    if isinstance(slope, bool) or not isinstance(slope, (int, float)) or not 0.0 <= float(slope) <= 1.0:
+        raise CheckpointError(f"{path}: leaky ReLU slope {slope!r} is not a number in [0, 1]")
     state, model = convert_generator(sd, equalized=values.get("equalizedlR", True) is not False,
                                      zoo_alpha=zoo_alpha, source=str(path))
+    model.update(output_activation=ZOO_LOSS_OUTPUT[loss], lrelu_slope=float(slope))
     notes = {"generator": "averaged (avgG)" if name == "avgG" else "raw (netG)",
-             "resolution": model["image_size"], "zoo_alpha": zoo_alpha}
+             "resolution": model["image_size"], "zoo_alpha": zoo_alpha, "loss_mode": loss,
+             "lrelu_slope": float(slope)}
     return Converted(nets={"G": state}, model=model, notes=notes)

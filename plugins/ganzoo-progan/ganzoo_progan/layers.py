@@ -46,8 +46,8 @@ class EqualizedConv2d(nn.Module):
         return F.conv2d(x, self.weight * self.scale, self.bias, padding=self.padding)
 
 
-def lrelu(x: torch.Tensor) -> torch.Tensor:
-    return F.leaky_relu(x, LEAK)
+def lrelu(x: torch.Tensor, slope: float = LEAK) -> torch.Tensor:
+    return F.leaky_relu(x, slope)
 
 
 def pixel_norm(x: torch.Tensor) -> torch.Tensor:

@@ -218,9 +218,9 @@ def build(config: ProGANConfig, *, training: bool = True) -> ProGAN:
         schedule = GrowthSchedule(config.image_size, config.fade_images, config.stable_images, config.batch_sizes)
     except ValueError as exc:
         raise ConfigError(str(exc)) from None
-    G = Generator(config.latent_dim, widths, channels)
+    G = Generator(config.latent_dim, widths, channels, slope=config.lrelu_slope, output=config.output_activation)
     D = Discriminator(widths, channels, hidden_width(config.fmap_base, config.fmap_max, config.widths),
-                      config.mbstd_group)
+                      config.mbstd_group, slope=config.lrelu_slope)
     betas = (float(config.betas[0]), float(config.betas[1]))
     betas_d = betas if config.betas_d is None else (float(config.betas_d[0]), float(config.betas_d[1]))
     opt_g = torch.optim.Adam(G.parameters(), lr=config.lr, betas=betas)

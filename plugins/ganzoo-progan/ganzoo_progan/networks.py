@@ -17,6 +17,7 @@ import torch
 from torch import nn
 
 from ganzoo_progan.layers import (
+    LEAK,
     SQRT2,
     EqualizedConv2d,
     EqualizedLinear,
@@ -56,14 +57,26 @@ class _Block(nn.Module):
         self.conv2 = EqualizedConv2d(c_mid, c_out, 3)
 
 
-class Generator(nn.Module):
-    """z (N x latent) -> images N x channels x r x r at the resolution r of `stage` (linear output)."""
+OUTPUTS = ("linear", "tanh")
 
-    def __init__(self, latent_dim: int, widths: Sequence[int], channels: int) -> None:
+
+class Generator(nn.Module):
+    """z (N x latent) -> images N x channels x r x r at the resolution r of `stage`.
+
+    The output is linear as in the paper, or `output="tanh"` (applied after the fade-in blend, as in
+    pytorch_GAN_zoo's generators trained with their DCGAN or MSE loss); `slope` is the leaky ReLUs'.
+    """
+
+    def __init__(self, latent_dim: int, widths: Sequence[int], channels: int, *, slope: float = LEAK,
+                 output: str = "linear") -> None:
         super().__init__()
+        if output not in OUTPUTS:
+            raise ValueError(f"output must be one of {', '.join(OUTPUTS)}, not {output!r}")
         self.latent_dim = latent_dim
         self.widths = list(widths)
         self.channels = channels
+        self.slope = float(slope)
+        self.output = output
         w0 = self.widths[0]
         # Latent to 4x4: a dense layer (gain sqrt(2)/4 as in the official code), one bias per output unit.
         self.input = EqualizedLinear(latent_dim, w0 * 16, gain=SQRT2 / 4)
@@ -93,16 +106,17 @@ class Generator(nn.Module):
 
     def features(self, z: torch.Tensor, stage: int) -> tuple[torch.Tensor, torch.Tensor | None]:
         """Feature maps at `stage` and at the stage below (None at 4x4)."""
+        slope = self.slope
         x = pixel_norm(z.reshape(z.shape[0], -1))
-        x = lrelu(self.input(x)).reshape(z.shape[0], self.widths[0], 4, 4)
+        x = lrelu(self.input(x), slope).reshape(z.shape[0], self.widths[0], 4, 4)
         x = pixel_norm(x)
-        x = pixel_norm(lrelu(self.conv4(x)))
+        x = pixel_norm(lrelu(self.conv4(x), slope))
         previous = None
         for block in self.blocks[:stage]:
             previous = x
             x = upscale2d(x)
-            x = pixel_norm(lrelu(block.conv1(x)))
-            x = pixel_norm(lrelu(block.conv2(x)))
+            x = pixel_norm(lrelu(block.conv1(x), slope))
+            x = pixel_norm(lrelu(block.conv2(x), slope))
         return x, previous
 
     def forward(self, z: torch.Tensor, stage: int | None = None, alpha: float | None = None) -> torch.Tensor:
@@ -113,14 +127,16 @@ class Generator(nn.Module):
         if stage > 0 and alpha < 1.0:
             low = upscale2d(self.to_rgb[stage - 1](previous))
             out = low + alpha * (out - low)
-        return out
+        return torch.tanh(out) if self.output == "tanh" else out
 
 
 class Discriminator(nn.Module):
     """Images N x channels x r x r at the resolution r of `stage` -> raw critic scores N."""
 
-    def __init__(self, widths: Sequence[int], channels: int, hidden: int, mbstd_group: int = 4) -> None:
+    def __init__(self, widths: Sequence[int], channels: int, hidden: int, mbstd_group: int = 4, *,
+                 slope: float = LEAK) -> None:
         super().__init__()
+        self.slope = float(slope)
         self.widths = list(widths)
         self.channels = channels
         self.mbstd_group = mbstd_group
@@ -140,16 +156,16 @@ class Discriminator(nn.Module):
         if images.shape[-1] != expected or images.shape[-2] != expected:
             raise ValueError(f"the discriminator at stage {stage} takes {expected}x{expected} images, "
                              f"got {tuple(images.shape[-2:])}")
-        x = lrelu(self.from_rgb[stage](images))
+        x = lrelu(self.from_rgb[stage](images), self.slope)
         for s in range(stage, 0, -1):
             block = self.blocks[s - 1]
-            x = lrelu(block.conv1(x))
-            x = downscale2d(lrelu(block.conv2(x)))
+            x = lrelu(block.conv1(x), self.slope)
+            x = downscale2d(lrelu(block.conv2(x), self.slope))
             if s == stage and alpha < 1.0:
-                low = lrelu(self.from_rgb[s - 1](downscale2d(images)))
+                low = lrelu(self.from_rgb[s - 1](downscale2d(images)), self.slope)
                 x = low + alpha * (x - low)
         if self.mbstd_group > 1:
             x = minibatch_stddev(x, self.mbstd_group)
-        x = lrelu(self.conv4(x))
-        x = lrelu(self.dense(x.flatten(1)))
+        x = lrelu(self.conv4(x), self.slope)
+        x = lrelu(self.dense(x.flatten(1)), self.slope)
         return self.out(x).reshape(-1)

@@ -52,8 +52,10 @@ def zoo_generator_state(seed: int, latent: int = LATENT, depths: list[int] = DEP
     return sd
 
 
-def zoo_forward(sd: dict, z: torch.Tensor, zoo_alpha: float = 0.0) -> torch.Tensor:
-    """pytorch_GAN_zoo's generator computation, written out: each equalised layer is (W x + b) * sqrt(2 / fan_in)."""
+def zoo_forward(sd: dict, z: torch.Tensor, zoo_alpha: float = 0.0, *, leak: float = 0.2,
+                tanh: bool = False) -> torch.Tensor:
+    """pytorch_GAN_zoo's generator computation, written out: each equalised layer is (W x + b) * sqrt(2 / fan_in);
+    `leak` is their leakyReluLeak, `tanh` their generationActivation of the DCGAN and MSE losses (after the blend)."""
 
     def he(w: torch.Tensor) -> float:
         return math.sqrt(2.0 / math.prod(w.shape[1:]))
@@ -70,7 +72,7 @@ def zoo_forward(sd: dict, z: torch.Tensor, zoo_alpha: float = 0.0) -> torch.Tens
         return x / torch.sqrt((x * x).mean(dim=1, keepdim=True) + 1e-8)
 
     def act(x: torch.Tensor) -> torch.Tensor:
-        return torch.where(x >= 0, x, 0.2 * x)
+        return torch.where(x >= 0, x, leak * x)
 
     def up(x: torch.Tensor) -> torch.Tensor:
         return F.interpolate(x, scale_factor=2, mode="nearest")
@@ -89,7 +91,7 @@ def zoo_forward(sd: dict, z: torch.Tensor, zoo_alpha: float = 0.0) -> torch.Tens
     x = conv(x, f"toRGBLayers.{scales}")
     if zoo_alpha > 0:
         x = zoo_alpha * low + (1.0 - zoo_alpha) * x
-    return x
+    return torch.tanh(x) if tanh else x
 
 
 def relative_error(ours: torch.Tensor, theirs: torch.Tensor) -> float:
@@ -162,6 +164,35 @@ def test_convert_reads_their_file_safely_and_prefers_the_averaged_generator(tmp_
     z = torch.randn(3, LATENT, generator=torch.Generator().manual_seed(3))
     with torch.no_grad():
         assert relative_error(model.nets["G"](z), zoo_forward(averaged, z, 0.25)) < 1e-5
+
+
+@pytest.mark.parametrize("loss,leak,tanh", [("DCGAN", 0.2, True), ("MSE", 0.1, True), ("Logistic", 0.3, False),
+                                            ("WGANGP", 0.05, False)])
+def test_their_loss_mode_and_leak_are_honoured(tmp_path, loss, leak, tanh) -> None:
+    path = tmp_path / f"{loss}.pth"
+    averaged = write_zoo_file(path, alpha=0.25, lossCriterion=loss, leakyReluLeak=leak)
+    converted = convert(path, None)
+    assert converted.model["output_activation"] == ("tanh" if tanh else "linear")
+    assert converted.model["lrelu_slope"] == leak and converted.notes["loss_mode"] == loss
+    model = build(ProGANConfig(**converted.model), training=False)
+    model.nets["G"].load_state_dict(converted.nets["G"])
+    z = torch.randn(5, LATENT, generator=torch.Generator().manual_seed(8))
+    with torch.no_grad():
+        ours, theirs = model.nets["G"](z), zoo_forward(averaged, z, 0.25, leak=leak, tanh=tanh)
+    assert relative_error(ours, theirs) < 1e-5
+    if tanh:
+        assert theirs.abs().max() < 1 < zoo_forward(averaged, z, 0.25, leak=leak).abs().max()
+
+
+@pytest.mark.parametrize("extra,message", [({"lossCriterion": "Hinge"}, "unknown loss mode 'Hinge'"),
+                                           ({"leakyReluLeak": "x"}, "slope 'x' is not a number"),
+                                           ({"leakyReluLeak": 2.0}, "slope 2.0 is not a number in")])
+def test_unknown_loss_modes_and_slopes_are_refused_in_one_line(tmp_path, extra, message) -> None:
+    path = tmp_path / "odd.pth"
+    write_zoo_file(path, **extra)
+    with pytest.raises(CheckpointError, match=message) as info:
+        convert(path, None)
+    assert "\n" not in str(info.value)
 
 
 def test_files_needing_other_code_are_refused(tmp_path) -> None:

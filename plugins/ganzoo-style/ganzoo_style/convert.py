@@ -1,8 +1,13 @@
 """Conversion of the PyTorch examples' published fast_neural_style weights (format `fast-neural-style-examples`).
 
 The published archive (`saved_models.zip`) holds one state dict per style (`candy.pth`, `mosaic.pth`,
-`rain_princess.pth`, `udnie.pth`). Their keys already match `TransformNet`; files saved by older
-PyTorch versions also carry instance-norm `running_mean`/`running_var` entries, which are dropped.
+`rain_princess.pth`, `udnie.pth`; older releases named them `.model`). Their keys already match
+`TransformNet`; files saved by older PyTorch versions also carry instance-norm
+`running_mean`/`running_var` entries, which are dropped.
+
+A single style file works too, in either of PyTorch's formats. Since PyTorch 1.6 `torch.save` writes
+a zip archive as well, so a zip is told apart by its members: a PyTorch file keeps everything in one
+top-level folder with a `data.pkl` in it; the published archive holds `.pth`/`.model` files.
 """
 
 from __future__ import annotations
@@ -34,19 +39,29 @@ def clean_state_dict(state: Mapping[str, torch.Tensor]) -> tuple[dict[str, torch
     return kept, dropped
 
 
+STYLE_SUFFIXES = (".pth", ".model")
+
+
+def is_torch_file(archive: zipfile.ZipFile) -> bool:
+    """Whether a zip is a file written by `torch.save` (PyTorch >= 1.6): a `TOP/data.pkl` member."""
+    return any(re.fullmatch(r"[^/]+/data\.pkl", name) for name in archive.namelist())
+
+
 def _member(archive: zipfile.ZipFile, tag: str, source: Path) -> zipfile.ZipInfo:
-    wanted = f"{tag}.pth"
-    matches = [info for info in archive.infolist() if Path(info.filename).name == wanted and not info.is_dir()]
+    wanted = {f"{tag}{suffix}" for suffix in STYLE_SUFFIXES}
+    matches = [info for info in archive.infolist() if Path(info.filename).name in wanted and not info.is_dir()]
     if len(matches) != 1:
-        names = sorted(Path(i.filename).name for i in archive.infolist() if i.filename.endswith(".pth"))
-        raise CheckpointError(f"{source} holds no single {wanted} (it has {', '.join(names) or 'no .pth files'})")
+        names = sorted(Path(i.filename).name for i in archive.infolist() if i.filename.endswith(STYLE_SUFFIXES))
+        raise CheckpointError(f"{source} holds no single {tag}.pth (it has {', '.join(names) or 'no .pth files'})")
     return matches[0]
 
 
 def read_published(path: Path, tag: str) -> dict[str, torch.Tensor]:
-    """The state dict for style `tag` from the published zip (or from a single .pth file)."""
+    """The state dict for style `tag` from the published zip, or from a single file of either torch format."""
     if zipfile.is_zipfile(path):
         with zipfile.ZipFile(path) as archive:
+            if is_torch_file(archive):
+                return read_state_dict(path)
             info = _member(archive, tag, path)
             if info.file_size > 64 * 2**20:
                 raise CheckpointError(f"{path}: {info.filename} is implausibly large ({info.file_size} bytes)")

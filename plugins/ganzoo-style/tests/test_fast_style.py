@@ -109,6 +109,36 @@ def test_converter_drops_running_statistics(tmp_path: Path) -> None:
         convert(archive, Entry())
 
 
+@pytest.mark.parametrize("zip_format", [True, False], ids=["torch>=1.6-zip", "legacy"])
+def test_a_single_style_file_of_either_torch_format_converts(tmp_path: Path, zip_format: bool) -> None:
+    single = tmp_path / "my_style.pth"
+    torch.save(published_state_dict(seed=3), single, _use_new_zipfile_serialization=zip_format)
+    assert zipfile.is_zipfile(single) == zip_format  # the new format is a zip, yet not the published archive
+
+    class Entry:
+        tag = "candy"  # the tag names a member of the published archive; a single file is that style
+
+    converted = convert(single, Entry())
+    net = TransformNet()
+    net.load_state_dict(converted.nets["transform"], strict=True)
+    assert torch.equal(net.in3.weight, published_state_dict(seed=3)["in3.weight"])
+
+
+def test_the_published_archive_with_model_files_and_new_format_members(tmp_path: Path) -> None:
+    archive = tmp_path / "saved_models.zip"
+    with zipfile.ZipFile(archive, "w") as zf:
+        for seed, name in ((1, "candy.model"), (2, "mosaic.pth")):
+            file = tmp_path / name
+            torch.save(published_state_dict(seed=seed), file)  # members in the zip format of torch >= 1.6
+            zf.write(file, f"saved_models/{name}")
+
+    class Entry:
+        tag = "candy"
+
+    converted = convert(archive, Entry())
+    assert torch.equal(converted.nets["transform"]["in3.weight"], published_state_dict(seed=1)["in3.weight"])
+
+
 def test_download_converts_and_stylize_uses_the_pretrained_style(tmp_path: Path) -> None:
     """`ganzoo download fast_style.candy` from a test-built archive, then `ganzoo stylize --style fast_style.candy`."""
     from PIL import Image
