@@ -180,6 +180,7 @@ TORCH_IMPORT_SECONDS = LIST_SECONDS / SHARE_OF_TORCH_IMPORT
 """What that makes `import torch` on this machine at its usual speed (1.4 s)."""
 
 
+@pytest.mark.slow  # a timing test (eleven timed processes)
 def test_list_is_fast():
     """`ganzoo list` with all first-party plugins: under 0.35 s and a quarter of `import torch`.
 
@@ -207,3 +208,29 @@ def test_list_is_fast():
           f"import torch: median cpu {torch_import:.3f}s; bound {bound:.3f}s")
     assert listing < bound
     assert listing < SHARE_OF_TORCH_IMPORT * torch_import
+
+
+STATED_DEFAULTS_PLUGIN = '''
+from ganzoo import hookimpl
+from ganzoo.specs import ModelSpec
+
+
+@hookimpl
+def ganzoo_register_models():
+    # batch_size 64 and seed 0 are also the core's defaults: stated all the same.
+    return [ModelSpec(name="stated_toy", summary="The toy GAN, stating defaults.", task="unconditional",
+                      config="ganzoo.testing.toy_config:ToyConfig", factory="ganzoo.testing.toy_model:build",
+                      default_data="toy-squares", train_defaults={"steps": 7, "batch_size": 64, "seed": 0})]
+'''
+
+
+def test_info_shows_every_training_default_a_plugin_states(tmp_path):
+    from ganzoo.train_config import TrainConfig
+
+    assert (TrainConfig().batch_size, TrainConfig().seed) == (64, 0)  # what makes the case
+    env = install_entry_point(tmp_path / "site", "stated-demo", "stated_demo", files={
+        "stated_demo.py": STATED_DEFAULTS_PLUGIN})
+    data = json.loads(run_cli("info", "stated_toy", "--json", env=env, check=True).stdout)
+    assert data["train_defaults"] == {"steps": 7, "batch_size": 64, "seed": 0}
+    text = run_cli("info", "stated_toy", env=env, check=True).stdout
+    assert "Training defaults: steps=7, batch_size=64, seed=0" in " ".join(text.split())
