@@ -209,6 +209,7 @@ def test_configurations_the_networks_cannot_run_are_one_line_errors():
         build(tiny_config(image_size=32, load_size=20))
 
 
+@pytest.mark.slow  # four `ganzoo` processes: over 10 s even on an idle machine (27 s wall on the shared one)
 def test_cli_train_then_translate_in_both_modes(tmp_path):
     out = tmp_path / "run"
     env = {"GANZOO_HOME": str(tmp_path / "home")}
