@@ -21,7 +21,7 @@ def tests(session: nox.Session) -> None:
 
 @nox.session(venv_backend="none")
 def fast(session: nox.Session) -> None:
-    """The quick subset of the test suite (no default-budget trainings or quality measurements)."""
+    """The quick subset of the test suite: every test under about 10 s (`-m 'not slow'`)."""
     session.run("python", "-m", "pytest", "-m", "not slow", *session.posargs)
 
 

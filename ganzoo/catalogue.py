@@ -24,6 +24,7 @@ CHECKPOINT_FORMATS = (
     "ganzoo",  # a ganzoo safetensors file
     "torch-state-dict",  # a plain torch.save({network name: state_dict}) file in the model's own layout
     "cyclegan-reference",  # junyanz/pytorch-CycleGAN-and-pix2pix generator .pth
+    "pix2pix-reference",  # junyanz/pytorch-CycleGAN-and-pix2pix pix2pix generator .pth (U-Net, batch norm)
     "pgan-pytorch-gan-zoo",  # facebookresearch/pytorch_GAN_zoo PGAN .pth
     "fast-neural-style-examples",  # pytorch/examples fast_neural_style .pth
     "torchvision-vgg",  # torchvision VGG16/VGG19 .pth

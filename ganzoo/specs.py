@@ -15,8 +15,8 @@ from typing import Any
 TASKS: tuple[str, ...] = ("unconditional", "conditional", "image-to-image", "style-transfer")
 """What a model does; `ganzoo list --task` filters on it."""
 
-DATASET_KINDS: tuple[str, ...] = ("images", "labelled", "unpaired", "style")
-"""What a data source yields: images, (image, label), two unpaired domains, or content/style images."""
+DATASET_KINDS: tuple[str, ...] = ("images", "labelled", "unpaired", "paired", "style")
+"""What a data source yields: images, (image, label), two unpaired domains, aligned pairs, or content/style images."""
 
 NAME_RE = re.compile(r"^[a-z][a-z0-9_]*$")
 """Model, data set, extractor and metric names: lower case, digits and underscores (data sets may use '-')."""

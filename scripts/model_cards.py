@@ -74,15 +74,13 @@ def card_block(name: str) -> str:
     from ganzoo import configs
     from ganzoo.registry import get_registry
     from ganzoo.run_config import load_config_class
-    from ganzoo.train_config import TrainConfig
 
     registry = get_registry()
     spec = registry.resolve_model(f"{registry.catalogue.models[name].plugin}:{name}").spec
     entry = registry.catalogue.models[name]
     model_defaults = dict(entry.defaults.get("model", {}))
-    base_train = configs.to_dict(TrainConfig())
+    # Every value the plugin or registry.yaml states, even one equal to the core's default (as `ganzoo info`).
     train_defaults = {**spec.train_defaults, **entry.defaults.get("train", {})}
-    train_defaults = {k: v for k, v in train_defaults.items() if base_train.get(k) != configs.to_jsonable(v)}
     lines = [START, NOTE, "", "| | |", "| --- | --- |"]
     lines.append(f"| Summary | {cell(spec.summary)} |")
     lines.append(f"| Task | {code(spec.task)} |")
@@ -109,6 +107,7 @@ def card_block(name: str) -> str:
         if values:
             lines.append("")
             lines.append(f"With `--data {ref}`: {flags(values)}.")
+    lines += ["", "### Measuring", "", measuring(name, spec)]
     lines += ["", "### Pretrained checkpoints", ""]
     if entry.checkpoints:
         lines += ["| name | dataset | format | licence | size | sha256 | source |",
@@ -125,6 +124,36 @@ def card_block(name: str) -> str:
         lines.append("None listed in registry.yaml.")
     lines.append(END)
     return "\n".join(lines)
+
+
+def measuring(name: str, spec: Any) -> str:
+    """Which measures `ganzoo eval` gives for the model, in whose features (the default extractor)."""
+    from ganzoo.metrics.catalog import (
+        DATA_DEFAULT_EXTRACTORS,
+        DEFAULT_EXTRACTOR,
+        DEFAULT_METRICS,
+        default_extractor_for,
+    )
+
+    data = spec.default_data
+    metrics = ", ".join(code(m) for m in DEFAULT_METRICS)
+    choose = "`--extractor` chooses another, [metrics.md](../metrics.md#feature-extractors)"
+    if spec.task in ("unconditional", "conditional"):
+        text = (f"`ganzoo eval RUN` measures {metrics} against `{data}` in the features of the "
+                f"{code(default_extractor_for(data))} extractor (the default for `--data {data}`; {choose}).")
+    else:
+        command = "ganzoo translate" if spec.task == "image-to-image" else "ganzoo stylize"
+        by_data: dict[str, list[str]] = {}
+        for ref, extractor in DATA_DEFAULT_EXTRACTORS.items():
+            by_data.setdefault(extractor, []).append(code(ref))
+        defaults = "; ".join(f"{code(e)} for {', '.join(refs)}" for e, refs in by_data.items())
+        text = (f"`ganzoo eval` measures generators: write {name}'s outputs to a folder with `{command}`, then "
+                f"`ganzoo eval FOLDER --data REF` measures {metrics} in the features of REF's default extractor "
+                f"({defaults}; {code(DEFAULT_EXTRACTOR)} otherwise; {choose}).")
+    if default_extractor_for(data) == "digits":  # the digits demos are also judged by the test suite
+        text += (" Figures labelled *judge FD* come from the test suite's judge, another network with another "
+                 "scale ([the two measures](../metrics.md#the-test-suites-judge-is-another-network)).")
+    return text
 
 
 def update(text: str | None, name: str, block: str) -> str:

@@ -102,6 +102,7 @@ def _bench_json(result) -> dict:
     return json.loads(result.stdout)
 
 
+@pytest.mark.slow  # ganzoo bench runs: over 10 s on an idle 2-core machine
 def test_bench_cli_reports_every_field_on_the_toy_model(toy_env):
     result = run_cli("bench", "toy", "--steps", "4", "--warmup", "1", "--peak-size", "256", "--json", env=toy_env,
                      timeout=600)
@@ -131,6 +132,7 @@ def test_bench_cli_reports_every_field_on_the_toy_model(toy_env):
     assert "matmul peak" not in table.stdout
 
 
+@pytest.mark.slow  # ganzoo bench runs: over 10 s on an idle 2-core machine
 def test_bench_cli_errors_are_one_line(toy_env):
     result = run_cli("bench", "toy", "--set", "nonsense=1", env=toy_env)
     assert result.returncode != 0

@@ -11,7 +11,7 @@ import yaml
 from ganzoo import catalogue
 
 ROOT = Path(__file__).resolve().parents[1]
-EIGHT = {"dcgan", "cgan", "wgan", "wgan_gp", "cyclegan", "progan", "neural_style", "fast_style"}
+FIRST_PARTY = {"dcgan", "cgan", "wgan", "wgan_gp", "cyclegan", "pix2pix", "progan", "neural_style", "fast_style"}
 
 
 def raw() -> dict:
@@ -21,7 +21,7 @@ def raw() -> dict:
 def test_shipped_catalogue_is_valid_and_lists_every_first_party_model():
     assert catalogue.validate(raw()) == []
     cat = catalogue.load()
-    assert set(cat.models) == EIGHT
+    assert set(cat.models) == FIRST_PARTY
     for entry in cat.models.values():
         assert entry.plugin.startswith("ganzoo-")
         assert (ROOT / "plugins" / entry.plugin / "pyproject.toml").exists(), entry.plugin

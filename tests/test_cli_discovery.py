@@ -17,8 +17,9 @@ import pytest
 from ganzoo import __version__
 from ganzoo.testing import install_entry_point, run_cli
 
-EIGHT = {"dcgan", "cgan", "wgan", "wgan_gp", "cyclegan", "progan", "neural_style", "fast_style"}
-SIX = {"ganzoo-dcgan", "ganzoo-cgan", "ganzoo-wgan", "ganzoo-cyclegan", "ganzoo-progan", "ganzoo-style"}
+FIRST_PARTY = {"dcgan", "cgan", "wgan", "wgan_gp", "cyclegan", "pix2pix", "progan", "neural_style", "fast_style"}
+PLUGINS = {"ganzoo-dcgan", "ganzoo-cgan", "ganzoo-wgan", "ganzoo-cyclegan", "ganzoo-pix2pix", "ganzoo-progan",
+           "ganzoo-style"}
 
 
 def test_version_and_help_and_module_entry_point_agree():
@@ -36,8 +37,8 @@ def test_list_json_has_all_eight_models_with_plugin_and_version():
     result = run_cli("list", "--json", check=True)
     rows = json.loads(result.stdout)
     by_name = {r["name"]: r for r in rows}
-    assert set(by_name) >= EIGHT
-    for name in EIGHT:
+    assert set(by_name) >= FIRST_PARTY
+    for name in FIRST_PARTY:
         row = by_name[name]
         assert row["plugin"].startswith("ganzoo-") and row["version"]
         assert row["installed"] is True
@@ -79,7 +80,7 @@ def test_info_shows_config_fields():
 def test_plugins_lists_the_six_distributions():
     rows = json.loads(run_cli("plugins", "--json", check=True).stdout)
     names = {r["name"] for r in rows}
-    assert names >= SIX
+    assert names >= PLUGINS
     wgan = next(r for r in rows if r["name"] == "ganzoo-wgan")
     assert wgan["models"] == ["wgan", "wgan_gp"] and "ganzoo_register_models" in wgan["hooks"]
 
@@ -137,7 +138,7 @@ def test_broken_third_party_plugin_never_breaks_list(tmp_path, kind):
     env = install_entry_point(tmp_path, "broken-zoo", "broken_zoo", files={"broken_zoo.py": BROKEN[kind]})
     result = run_cli("list", "--json", env=env)
     assert result.returncode == 0
-    assert {r["name"] for r in json.loads(result.stdout)} >= EIGHT
+    assert {r["name"] for r in json.loads(result.stdout)} >= FIRST_PARTY
     warning = result.stderr.strip().splitlines()
     assert warning == ["Warning: plugin broken-zoo failed to load; see 'ganzoo plugins' for details."]
     details = json.loads(run_cli("plugins", "--json", env=env, check=True).stdout)
@@ -179,6 +180,7 @@ TORCH_IMPORT_SECONDS = LIST_SECONDS / SHARE_OF_TORCH_IMPORT
 """What that makes `import torch` on this machine at its usual speed (1.4 s)."""
 
 
+@pytest.mark.slow  # a timing test (eleven timed processes)
 def test_list_is_fast():
     """`ganzoo list` with all first-party plugins: under 0.35 s and a quarter of `import torch`.
 
@@ -206,3 +208,29 @@ def test_list_is_fast():
           f"import torch: median cpu {torch_import:.3f}s; bound {bound:.3f}s")
     assert listing < bound
     assert listing < SHARE_OF_TORCH_IMPORT * torch_import
+
+
+STATED_DEFAULTS_PLUGIN = '''
+from ganzoo import hookimpl
+from ganzoo.specs import ModelSpec
+
+
+@hookimpl
+def ganzoo_register_models():
+    # batch_size 64 and seed 0 are also the core's defaults: stated all the same.
+    return [ModelSpec(name="stated_toy", summary="The toy GAN, stating defaults.", task="unconditional",
+                      config="ganzoo.testing.toy_config:ToyConfig", factory="ganzoo.testing.toy_model:build",
+                      default_data="toy-squares", train_defaults={"steps": 7, "batch_size": 64, "seed": 0})]
+'''
+
+
+def test_info_shows_every_training_default_a_plugin_states(tmp_path):
+    from ganzoo.train_config import TrainConfig
+
+    assert (TrainConfig().batch_size, TrainConfig().seed) == (64, 0)  # what makes the case
+    env = install_entry_point(tmp_path / "site", "stated-demo", "stated_demo", files={
+        "stated_demo.py": STATED_DEFAULTS_PLUGIN})
+    data = json.loads(run_cli("info", "stated_toy", "--json", env=env, check=True).stdout)
+    assert data["train_defaults"] == {"steps": 7, "batch_size": 64, "seed": 0}
+    text = run_cli("info", "stated_toy", env=env, check=True).stdout
+    assert "Training defaults: steps=7, batch_size=64, seed=0" in " ".join(text.split())

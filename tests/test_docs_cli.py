@@ -35,3 +35,18 @@ def test_cli_reference_has_every_command_and_does_not_depend_on_the_terminal():
     headings = set(re.findall(r"^## `ganzoo ([a-z-]+)", wide.stdout, flags=re.MULTILINE))
     assert headings == set(COMMANDS)
     assert "## `ganzoo plugin new`" in wide.stdout and "--dir" in wide.stdout
+
+
+def test_train_reference_shows_the_core_s_defaults_not_a_model_s():
+    from ganzoo import configs
+    from ganzoo.testing.toy_plugin import TOY_MODEL
+    from ganzoo.train_config import TrainConfig
+
+    section = REFERENCE.read_text(encoding="utf-8").split("## `ganzoo train NAME`")[1].split("\n## ")[0]
+    rows = {line.split("`")[1].split()[0].split("/")[0]: line for line in section.splitlines() if line.startswith("| `--")}
+    infos = [info for info in configs.describe(TrainConfig) if info.cli]
+    for info in infos:
+        assert f"[default: {configs.format_default(info.default)}" in rows[info.flag], rows[info.flag]
+    assert "toy" not in section  # the generator used to show the toy test model's defaults
+    assert {"--steps", "--data", "--batch-size"} <= {i.flag for i in infos}
+    assert TOY_MODEL.train_defaults["steps"] != TrainConfig().steps  # the toy's 20 would show if used

@@ -15,10 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from ganzoo import configs
 from ganzoo.catalogue import load
 from ganzoo.testing import run_cli
-from ganzoo.train_config import TrainConfig
 
 ROOT = Path(__file__).resolve().parents[1]
 SCRIPT = ROOT / "scripts" / "model_cards.py"
@@ -53,11 +51,18 @@ def test_update_keeps_every_hand_written_byte():
     assert cards.update(cards.update(old, "dcgan", block), "dcgan", block) == hand.format(block)
 
 
-@pytest.mark.parametrize("name", sorted(load().models))
-def test_generated_block_lists_what_ganzoo_info_says(name, tmp_path):
-    subprocess.run([sys.executable, str(SCRIPT), "--write", "--cards", str(tmp_path)], cwd=ROOT, check=True,
+@pytest.fixture(scope="module")
+def written_cards(tmp_path_factory) -> Path:
+    """Every card written afresh by the script (once for the module)."""
+    folder = tmp_path_factory.mktemp("cards")
+    subprocess.run([sys.executable, str(SCRIPT), "--write", "--cards", str(folder)], cwd=ROOT, check=True,
                    capture_output=True)
-    text = (tmp_path / f"{name}.md").read_text(encoding="utf-8")
+    return folder
+
+
+@pytest.mark.parametrize("name", sorted(load().models))
+def test_generated_block_lists_what_ganzoo_info_says(name, written_cards):
+    text = (written_cards / f"{name}.md").read_text(encoding="utf-8")
     info = json.loads(run_cli("info", name, "--json", check=True).stdout)
     assert info["summary"] in text and f"`{info['plugin']}`" in text and f"`{info['default_data']}`" in text
     rows = {line.split("|")[1].strip(" `"): line for line in text.splitlines() if line.startswith("| `--")}
@@ -68,11 +73,10 @@ def test_generated_block_lists_what_ganzoo_info_says(name, tmp_path):
             assert field["help"].split()[0] in rows[flag]
     for ck in info["checkpoints"]:
         assert f"`{name}.{ck['tag']}`" in text
-    core = configs.to_dict(TrainConfig())
-    for key in ("steps", "batch_size", "d_steps"):
-        value = info["train_defaults"].get(key)
-        if value is not None and value != core[key]:
-            assert f"--{key.replace('_', '-')} {value}" in text
+    # Every training default `ganzoo info` shows (all the plugin states, even values equal to the core's).
+    assert info["train_defaults"], f"{name}: no training defaults shown"
+    without = text.split("Without options: ")[1].splitlines()[0]
+    assert set(without.rstrip(".").split(", ")) == set(cards_module().flags(info["train_defaults"]).split(", "))
 
 
 GALLERY = ROOT / "docs" / "gallery.md"
@@ -98,3 +102,20 @@ def test_gallery_shows_a_small_png_sample_grid_of_every_model():
             width, height = png_size(path)
             assert path.stat().st_size <= MAX_PICTURE_BYTES, f"{target}: {path.stat().st_size} bytes; keep pictures small"
             assert max(width, height) <= MAX_PICTURE_SIDE, f"{target}: {width}x{height} px"
+
+
+@pytest.mark.parametrize("name", sorted(load().models))
+def test_generated_block_names_the_extractor_ganzoo_eval_uses(name, written_cards):
+    from ganzoo.metrics.catalog import DEFAULT_METRICS, default_extractor_for
+    from ganzoo.registry import get_registry
+
+    text = (written_cards / f"{name}.md").read_text(encoding="utf-8")
+    measuring = text.split("### Measuring")[1].split("###")[0]
+    spec = get_registry().resolve_model(name).spec
+    assert all(f"`{metric}`" in measuring for metric in DEFAULT_METRICS)
+    if spec.task in ("unconditional", "conditional"):
+        assert f"the `{default_extractor_for(spec.default_data)}` extractor (the default for `--data {spec.default_data}`" in measuring
+    else:
+        assert "REF's default extractor" in measuring and "`inception-fid` otherwise" in measuring
+    if default_extractor_for(spec.default_data) == "digits":
+        assert "*judge FD*" in measuring and "the-test-suites-judge-is-another-network" in measuring

@@ -104,6 +104,7 @@ def test_scaffold_files_are_complete_and_lint_clean(tmp_path):
     assert meta["project"]["name"] == DIST
     assert meta["project"]["entry-points"]["ganzoo"] == {NAME: f"{PACKAGE}.plugin"}
     assert meta["project"]["dependencies"] == ["ganzoo-core>=0.1,<0.2"]
+    assert "--strict-markers" in meta["tool"]["pytest"]["ini_options"]["addopts"]  # ganzoo's markers are registered
     tests = texts["tests/test_model.py"]
     for helper in ("check_model_spec", "smoke_train", "check_resume", "run_cli"):
         assert f"{helper}(" in tests
@@ -149,3 +150,52 @@ def test_scaffold_lists_trains_samples_and_passes_its_own_tests(tmp_path):
                            env={**os.environ, **env}, capture_output=True, text=True, timeout=1200)
     assert tests.returncode == 0, tests.stdout[-3000:] + tests.stderr[-3000:]
     assert "4 passed" in tests.stdout
+
+
+MARKED_TESTS = f'''
+"""Tests using the markers of ganzoo's pytest plugin (`ganzoo.testing.fixtures`)."""
+
+import pytest
+
+
+@pytest.mark.slow
+def test_marked_slow(request):
+    assert request.node.get_closest_marker("slow") is not None
+
+
+@pytest.mark.slow
+@pytest.mark.background_cli("train", "{NAME}", "--steps", "2", "--batch-size", "8")
+def test_background_run(background_cli):
+    done = background_cli.done
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.wall > 0 and 0 < done.cpu < 600
+    assert (background_cli.run / "checkpoints" / "last.safetensors").is_file()
+    assert "wall" in background_cli.timings(600) and background_cli.budget(600) >= 600
+'''
+
+
+def pytest_in(project: Path, env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    """The scaffolded plugin's own pytest run, strict about markers, as its author would run it."""
+    return subprocess.run([sys.executable, "-m", "pytest", "--strict-markers", "-W", "error::pytest.PytestUnknownMarkWarning",
+                           "-p", "no:cacheprovider", "-q", *args], cwd=project, env={**os.environ, **env},
+                          capture_output=True, text=True, timeout=1200)
+
+
+def test_a_plugin_s_own_strict_run_knows_ganzoo_s_markers(tmp_path):
+    project = scaffold(tmp_path)
+    (project / "tests" / "test_markers.py").write_text(MARKED_TESTS)
+    env = visible(project, tmp_path / "site")
+    collected = pytest_in(project, env, "--collect-only", "tests/test_markers.py")
+    assert collected.returncode == 0, collected.stdout[-3000:] + collected.stderr[-3000:]
+    assert "2 tests collected" in collected.stdout
+    listed = pytest_in(project, env, "--markers")
+    assert "@pytest.mark.slow:" in listed.stdout and "@pytest.mark.background_cli(*args):" in listed.stdout
+
+
+@pytest.mark.slow
+def test_a_plugin_s_own_slow_tests_get_their_background_run(tmp_path):
+    project = scaffold(tmp_path)
+    (project / "tests" / "test_markers.py").write_text(MARKED_TESTS)
+    result = pytest_in(project, visible(project, tmp_path / "site"), "-m", "slow", "tests/test_markers.py")
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    assert "2 passed" in result.stdout and "warning" not in result.stdout.lower()

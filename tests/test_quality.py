@@ -41,7 +41,7 @@ def test_frechet_orders_real_noisy_and_random(clf) -> None:
     baseline = noise_baseline(clf)
     milder = noise_baseline(clf, sigma=0.1)
     noise = frechet_to_heldout(torch.rand(901, 1, 32, 32) * 2 - 1, clf)
-    print(f"\nFréchet to held-out: real training half {real:.2f}, noise 0.1 {milder:.2f}, noise 0.3 {baseline:.2f}, "
+    print(f"\njudge FD to held-out: real training half {real:.2f}, noise 0.1 {milder:.2f}, noise 0.3 {baseline:.2f}, "
           f"uniform noise {noise:.1f}")
     assert real < milder < baseline < noise
     assert real < baseline / 5

@@ -246,7 +246,7 @@ def test_every_betas_field_of_the_installed_models_declares_the_constraint():
                 assert info.minimum == 0 and info.below == 1, f"{spec.name}.{info.name} is not bounded to [0, 1)"
                 if info.is_sequence:
                     assert info.length == 2, f"{spec.name}.{info.name} does not declare two values"
-    assert {"dcgan.betas_g", "cgan.betas_d", "wgan_gp.betas_g", "progan.betas_d", "cyclegan.beta1"} <= set(seen)
+    assert {"dcgan.betas_g", "cgan.betas_d", "wgan_gp.betas_g", "progan.betas_d", "cyclegan.beta1", "pix2pix.beta1"} <= set(seen)
 
 
 def test_betas_out_of_range_through_the_real_command(tmp_path):

@@ -72,11 +72,17 @@ def _section(path: str, command: click.Command, parent: click.Context) -> list[s
     return lines
 
 
-def _train_section(root: click.Context) -> list[str]:
-    from ganzoo.cli.train_cmd import ModelTrainCommand
-    from ganzoo.testing.toy_config import ToyConfig
-    from ganzoo.testing.toy_plugin import TOY_MODEL
+def general_train_options() -> list[click.Parameter]:
+    """The options `ganzoo train NAME` has for every model, with the core's defaults (no model's)."""
+    from ganzoo import configs
+    from ganzoo.cli.train_cmd import _run_params, click_option
+    from ganzoo.train_config import TrainConfig
 
+    params: list[click.Parameter] = [click_option(i) for i in configs.describe(TrainConfig) if i.cli]
+    return params + _run_params()
+
+
+def _train_section(root: click.Context) -> list[str]:
     group = cli.get_command(root, "train")
     ctx = click.Context(group, info_name="train", parent=root)
     lines = [
@@ -85,14 +91,13 @@ def _train_section(root: click.Context) -> list[str]:
         "own (`ganzoo train NAME --help`, `ganzoo info NAME`). Precedence: defaults < the model's own",
         "defaults < registry.yaml < `--config FILE` < `--set key=value` < flags. An existing run in `--out`",
         "is resumed.", "",
+        "The defaults shown are the core's. A model may set its own (most set `--steps` and `--batch-size`):",
+        "`ganzoo train NAME --help` shows the values NAME uses, and its model card lists them.", "",
         "| option | description |", "| --- | --- |",
     ]
-    command = ModelTrainCommand("NAME", TOY_MODEL, ToyConfig)
-    model_fields = {f"--{n.replace('_', '-')}" for n in command.model_names}
+    command = click.Command("NAME", params=general_train_options())
     sub = click.Context(command, info_name="NAME", parent=ctx)
     for names, text in _option_rows(command, sub):
-        if names.split()[0].split("/")[0].rstrip(",") in model_fields:
-            continue
         lines.append(f"| `{names}` | {text.replace('|', '&#124;')} |")
     lines.append("")
     return lines

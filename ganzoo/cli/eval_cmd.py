@@ -38,7 +38,7 @@ def _metric_help() -> str:
 @click.option("--n-ref", "n_ref", type=click.IntRange(min=2), default=None,
               help="Reference images [default: the whole split, at most 50000].")
 @click.option("--domain", type=click.Choice(["a", "b"]), default=None,
-              help="For unpaired (two-domain) data: the domain to compare with [default: b].")
+              help="For two-domain data (unpaired or paired): the domain to compare with [default: b].")
 @click.option("--batch-size", type=click.IntRange(min=1), default=256, show_default=True,
               help="Images generated or read per step; a model's images are those 'ganzoo sample' writes with the "
                    "same --seed, --n and --batch-size.")
@@ -253,10 +253,10 @@ def _resolve_reference(data_ref: str, images, size: int) -> Any:
 
 
 def _image_key(data: Any, domain: str | None) -> str:
-    if data.kind == "unpaired":
+    if data.kind in ("unpaired", "paired"):
         return domain or "b"
     if domain is not None:
-        raise ConfigError(f"--domain applies to unpaired data; {data.ref!r} is {data.kind}")
+        raise ConfigError(f"--domain applies to unpaired and paired data; {data.ref!r} is {data.kind}")
     if data.kind == "style":
         raise ConfigError(f"{data.ref!r} is a style data set (content and style images); evaluate against image data")
     return "image"

@@ -161,10 +161,13 @@ def read_image(path: Path, channels: int, size: int):
 @click.option("--size", type=click.IntRange(min=8), default=None,
               help="Resize inputs to SIZE x SIZE first [default: the model's image size].")
 @click.option("--batch-size", type=click.IntRange(min=1), default=8, show_default=True)
+@click.option("--mode", default=None, metavar="MODE",
+              help="How the networks run, for models that offer a choice (pix2pix: train = as the reference's "
+                   "test script runs them by default, eval = its --eval) [default: the model's first].")
 @click.option("--out", "out", required=True, type=click.Path(file_okay=False), help="Output folder.")
 @_device_option
 def translate_cmd(source: str, inputs: tuple[str, ...], direction: str, size: int | None, batch_size: int,
-                  out: str, device: str) -> None:
+                  mode: str | None, out: str, device: str) -> None:
     """Translate images with an image-to-image model (SOURCE: a checkpoint or NAME.TAG); keeps file names."""
     import torch
     from rich.progress import Progress
@@ -175,6 +178,7 @@ def translate_cmd(source: str, inputs: tuple[str, ...], direction: str, size: in
     loaded = load(source, device=_resolve_device(device), channels_last=True)
     if loaded.spec.task != "image-to-image":
         raise ConfigError(f"{loaded.spec.name!r} is a {loaded.spec.task} model, not an image-to-image model")
+    used_mode = loaded.translate_mode(mode)
     files = collect_images(inputs)
     config = loaded.run_config.model
     channels = getattr(config, "channels", None) or 3
@@ -183,6 +187,8 @@ def translate_cmd(source: str, inputs: tuple[str, ...], direction: str, size: in
     target.mkdir(parents=True, exist_ok=True)
     names = _output_names(files)
     meta = {"ganzoo:source": source, "ganzoo:model": loaded.spec.name, "ganzoo:direction": direction}
+    if used_mode is not None:
+        meta["ganzoo:mode"] = used_mode
     with torch.inference_mode(), Progress(transient=False) as progress:
         task = progress.add_task(f"translating {direction}", total=len(files))
         for start in range(0, len(files), batch_size):
@@ -190,7 +196,7 @@ def translate_cmd(source: str, inputs: tuple[str, ...], direction: str, size: in
             batch = torch.cat([read_image(p, channels, size) for p in chunk]).contiguous(
                 memory_format=torch.channels_last)
             try:
-                outputs = loaded.translate(batch, direction=direction)
+                outputs = loaded.translate(batch, direction=direction, mode=mode)
             except GanzooError:
                 raise
             for path, image in zip(chunk, outputs):

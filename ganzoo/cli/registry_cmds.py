@@ -119,7 +119,9 @@ def info_cmd(name: str, as_json: bool) -> None:
 
     train_resolved, model_resolved = _effective_defaults(spec, entry, data_defaults=False)
     base = configs.to_dict(TrainConfig())
-    train_defaults = {k: v for k, v in train_resolved.items() if base.get(k) != v}
+    # What the plugin (or registry.yaml) states is shown even when it equals the core's default.
+    stated = {*spec.train_defaults, *(entry.defaults.get("train", {}) if entry else {})}
+    train_defaults = {k: v for k, v in train_resolved.items() if k in stated or base.get(k) != v}
     for f in fields:
         if f["name"] in model_resolved:
             f["default"] = model_resolved[f["name"]]

@@ -1,4 +1,4 @@
-"""The built-in data sets: scikit-learn's digits (plain, inverted, colourised) and its two photographs.
+"""The built-in data sets: scikit-learn's digits (plain, inverted, colourised, edge maps) and its two photographs.
 
 Nothing is downloaded; everything is in memory and offers vectorised `get_batch`.
 
@@ -9,6 +9,9 @@ Nothing is downloaded; everything is in memory and offers vectorised `get_batch`
   * the held-out half gives an aligned test set: item i is {"a": x_i, "b": true_a2b(x_i)};
   * `DataSource.extras["true_a2b"]` and `["true_b2a"]` are the mappings (picklable functions on
     tensors in [-1, 1], shape ... x C x H x W), for measuring translation error.
+
+`digits-edges` is a paired set: every training item is an aligned pair {"a": edge map, "b": digit}
+(`digit_edges`), and the held-out half gives the test pairs.
 """
 
 from __future__ import annotations
@@ -50,6 +53,20 @@ def heat_to_gray(images: torch.Tensor) -> torch.Tensor:
     """digits-colorize's B -> A: the exact inverse of `gray_to_heat` (v = (r + g + b) / 3), as 3-channel gray."""
     v = ((images + 1.0) / 2.0).mean(dim=-3, keepdim=True)
     return (v * 2.0 - 1.0).expand(*v.shape[:-3], 3, *v.shape[-2:]).contiguous()
+
+
+def digit_edges(images: torch.Tensor) -> torch.Tensor:
+    """digits-edges' B -> A: the edge map of digits, in [-1, 1] (input ... x C x H x W in [-1, 1]).
+
+    The morphological gradient of the gray value v = (mean over channels + 1) / 2: the maximum of v
+    over each pixel's 3 x 3 neighbourhood minus the minimum, so strokes become their outlines and
+    flat areas (background, the inside of thick strokes) become 0. Output has the input's channels.
+    """
+    shape = images.shape
+    v = ((images.mean(dim=-3, keepdim=True) + 1.0) / 2.0).reshape(-1, 1, *shape[-2:])
+    grad = F.max_pool2d(v, 3, stride=1, padding=1) + F.max_pool2d(-v, 3, stride=1, padding=1)
+    edges = (grad * 2.0 - 1.0).reshape(*shape[:-3], 1, *shape[-2:])
+    return edges.expand(*shape[:-3], shape[-3], *shape[-2:]).contiguous()
 
 
 UNPAIRED_DIGITS = {
@@ -146,6 +163,29 @@ def load_digits_unpaired(ref: DataRef, options: DataOptions) -> DataSource:
             "test_labels": y_test, "train_a_indices": part_a, "train_b_indices": part_b,
             "counts": {"trainA": len(domain_a), "trainB": len(domain_b), "test": len(test)},
             "test_fingerprint": test.fingerprint,
+        },
+    )
+
+
+def load_digits_edges(ref: DataRef, options: DataOptions) -> DataSource:
+    """`digits-edges`: aligned pairs {"a": edge map, "b": digit} of the training half; `test` of the held-out half."""
+    size, channels = _size(options), _digits_channels(options)
+    sets, labels = {}, {}
+    for split in ("train", "test"):
+        x, y = digits_tensor(split, size, channels)
+        edges = digit_edges(x)
+        sets[split] = AlignedPairs(edges, x, fingerprint=fingerprint("digits-edges", split, edges, x))
+        labels[split] = y
+    train, test = sets["train"], sets["test"]
+    return DataSource(
+        ref=ref.text, kind="paired", train=train, test=test, channels=channels, image_size=size, in_memory=True,
+        fingerprint=train.fingerprint,
+        description=(f"digits-edges: A = edge maps, B = digits, aligned; training half ({len(train)} pairs), "
+                     f"held-out test pairs ({len(test)}), {size}x{size}"),
+        extras={
+            "true_b2a": digit_edges, "domains": ("digit edge maps", "digits"),
+            "train_labels": labels["train"], "test_labels": labels["test"],
+            "counts": {"train": len(train), "test": len(test)}, "test_fingerprint": test.fingerprint,
         },
     )
 

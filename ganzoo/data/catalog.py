@@ -54,6 +54,39 @@ CYCLEGAN_SETS: dict[str, tuple[int | None, str | None, dict[str, int], str]] = {
                    "Cityscapes licence terms apply)."),
 }
 
+PIX2PIX_HOSTS = (
+    "http://efrosgans.eecs.berkeley.edu/pix2pix/datasets/{archive}.tar.gz",
+    "https://people.eecs.berkeley.edu/~tinghuiz/projects/pix2pix/datasets/{archive}.tar.gz",
+)
+"""The current host of the pix2pix data sets, then the old one (the reference repository's script)."""
+
+# name: (archive name, tar.gz size in bytes or None, approximate size, summary).
+# Each archive holds side-by-side AB images in train/ (and val/, test/). Nobody publishes sha256 hashes
+# for them: the first download's hash is recorded and enforced afterwards (trust on first use). Sizes are
+# those the host served (HTTP Content-Length in published download logs); where none was found the size
+# is trusted on first use as well and the host's directory listing gives the approximate size shown.
+# Three names carry "-paired" because the unpaired CycleGAN archives already use facades, maps, cityscapes.
+PIX2PIX_SETS: dict[str, tuple[str, int | None, str, str]] = {
+    "facades-paired": ("facades", 30168306, "29 MB",
+                       "pix2pix: CMP facades, A = photo, B = label map, side by side (400 train, 100 val, 106 test)."),
+    "cityscapes-paired": ("cityscapes", 103441232, "99 MB",
+                          "pix2pix: Cityscapes street scenes, A = photo, B = label map (Cityscapes licence terms "
+                          "apply; the hosts may no longer serve it)."),
+    "maps-paired": ("maps", 250242400, "239 MB",
+                    "pix2pix: A = aerial photo, B = Google Maps rendering of the same place (train, val)."),
+    "edges2shoes": ("edges2shoes", None, "2.0 GB",
+                    "pix2pix: A = edge map, B = shoe photo (UT Zappos50K; about 50k pairs; about 2.0 GB)."),
+    "edges2handbags": ("edges2handbags", None, "8.0 GB",
+                       "pix2pix: A = edge map, B = handbag photo (iGAN; about 137k pairs; about 8.0 GB)."),
+    "night2day": ("night2day", None, "1.9 GB",
+                  "pix2pix: A = night, B = day views of the same scene (Transient Attributes; about 1.9 GB)."),
+}
+
+ARCHIVE_MEMBERS: dict[str, int] = {"edges2shoes": 60_000, "edges2handbags": 150_000}
+"""Members (files and folders) an archive is known to hold beyond the default extraction cap of
+`ganzoo.data.archive_limits.ArchiveLimits` (50,000): edges2shoes about 50,000 pairs, edges2handbags
+about 138,800. Named downloads raise the member cap to this unless GANZOO_ARCHIVE_MAX_MEMBERS is set."""
+
 TORCHVISION_SETS: dict[str, dict[str, object]] = {
     "mnist": {
         "folder": "MNIST/raw",
@@ -86,6 +119,10 @@ DEBIAN_FASHION_MNIST = "fashion-mnist"
 
 def cyclegan_urls(name: str) -> tuple[str, ...]:
     return tuple(url.format(name=name) for url in CYCLEGAN_HOSTS)
+
+
+def pix2pix_urls(archive: str) -> tuple[str, ...]:
+    return tuple(url.format(archive=archive) for url in PIX2PIX_HOSTS)
 
 
 def system_datasets_dir() -> Path:
@@ -134,6 +171,8 @@ def builtin_datasets() -> list[DatasetSpec]:
         DatasetSpec("digits-colorize", "Unpaired digits: A = gray digits, B = heat-coloured digits of a disjoint "
                     "part; true mapping known.", "unpaired", f"{BUILTIN}:load_digits_unpaired",
                     license="BSD-3-Clause"),
+        DatasetSpec("digits-edges", "Paired digits: A = edge map of a digit, B = the digit; aligned held-out "
+                    "test pairs.", "paired", f"{BUILTIN}:load_digits_edges", license="BSD-3-Clause"),
         DatasetSpec("photos", "scikit-learn's two colour photographs: china.jpg (content) and flower.jpg (style).",
                     "style", f"{BUILTIN}:load_photos", license="CC BY 2.0 (the photographs' authors)"),
         DatasetSpec("folder", "A folder of images (recursive); class sub-folders become labels. "
@@ -141,6 +180,9 @@ def builtin_datasets() -> list[DatasetSpec]:
                     "ganzoo.data.folder:load", scheme=True),
         DatasetSpec("unpaired", "Two image folders: unpaired:PATH (trainA/trainB/testA/testB) or a=PATH,b=PATH.",
                     "unpaired", "ganzoo.data.folder:load_unpaired", scheme=True),
+        DatasetSpec("paired", "Aligned pairs: paired:PATH (side-by-side AB images in train/ and test/ or val/, "
+                    "or trainA/trainB matched by name) or paired:a=PATH,b=PATH.", "paired",
+                    "ganzoo.data.paired:load", scheme=True),
     ]
     for name, layout in TORCHVISION_SETS.items():
         specs.append(DatasetSpec(name, str(layout["summary"]), "labelled", TORCHVISION_LOADER,
@@ -149,4 +191,7 @@ def builtin_datasets() -> list[DatasetSpec]:
         specs.append(DatasetSpec(name, summary, "unpaired", NAMED_LOADER, size_bytes=size,
                                  urls=cyclegan_urls(name), sha256=sha256, counts=counts,
                                  license="research use (see the CycleGAN project page)"))
+    for name, (archive, size, _, summary) in PIX2PIX_SETS.items():
+        specs.append(DatasetSpec(name, summary, "paired", NAMED_LOADER, size_bytes=size, urls=pix2pix_urls(archive),
+                                 license="research use (see the pix2pix project page)"))
     return specs

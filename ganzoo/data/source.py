@@ -7,8 +7,8 @@ tensors, whichever worker process loads it, and a resumed run sees exactly the b
 run would have seen.
 
 Items are dicts of tensors: `{"image": CxHxW float in [-1, 1]}`, plus `"label"` (int64) for labelled
-data, or `{"a": ..., "b": ...}` for unpaired two-domain data, or `{"content": ..., "style": ...}` for
-style data.
+data, or `{"a": ..., "b": ...}` for two-domain data (unpaired, or aligned pairs), or
+`{"content": ..., "style": ...}` for style data.
 """
 
 from __future__ import annotations

@@ -54,9 +54,23 @@ class Loaded:
         out = list(self.iter_generate(n, seed=seed, labels=labels, batch_size=batch_size))
         return torch.cat(out) if out else torch.empty(0)
 
+    def translate_mode(self, mode: str | None) -> str | None:
+        """The mode `translate` runs in: `mode` checked against the model's `translate_modes`, else its default."""
+        modes = tuple(getattr(self.model, "translate_modes", ()))
+        if mode is None:
+            return modes[0] if modes else None
+        if mode not in modes:
+            offered = f"choose {' or '.join(modes)}" if modes else "it runs one way only: leave --mode out"
+            raise ConfigError(f"{self.spec.name!r} has no translate mode {mode!r}; {offered}")
+        return mode
+
     @torch.inference_mode()
-    def translate(self, images: torch.Tensor, *, direction: str = "a2b") -> torch.Tensor:
-        return self.model.translate(images.to(self.device), direction=direction, nets=self.nets).cpu()
+    def translate(self, images: torch.Tensor, *, direction: str = "a2b", mode: str | None = None) -> torch.Tensor:
+        """Translated images (on the CPU); `mode` is one of the model's `translate_modes` (None: its default)."""
+        if mode is None:
+            return self.model.translate(images.to(self.device), direction=direction, nets=self.nets).cpu()
+        mode = self.translate_mode(mode)
+        return self.model.translate(images.to(self.device), direction=direction, nets=self.nets, mode=mode).cpu()
 
 
 def resolve_source(source: str) -> Path:

@@ -38,6 +38,8 @@ class Model:
     default_d_steps: int = 1
     #: True for families with a discriminator (balance policies and health diagnostics apply).
     adversarial: bool = False
+    #: Ways `translate` can run the networks (`ganzoo translate --mode`); the first is the default, () for one way.
+    translate_modes: tuple[str, ...] = ()
 
     def __init__(self, config: Any) -> None:
         self.config = config
@@ -132,9 +134,10 @@ class Model:
         raise NotImplementedError(f"{type(self).__name__} cannot generate images from noise")
 
     def translate(
-        self, images: torch.Tensor, *, direction: str = "a2b", nets: Mapping[str, nn.Module] | None = None
+        self, images: torch.Tensor, *, direction: str = "a2b", nets: Mapping[str, nn.Module] | None = None,
+        mode: str | None = None,
     ) -> torch.Tensor:
-        """Translate images in [-1, 1] (for `ganzoo translate`)."""
+        """Translate images in [-1, 1] (for `ganzoo translate`); `mode` is one of `translate_modes` or None."""
         raise NotImplementedError(f"{type(self).__name__} does not translate images")
 
     @property

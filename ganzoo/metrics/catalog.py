@@ -13,7 +13,8 @@ DIGITS_WEIGHTS_FILE = "digits_extractor.safetensors"
 DEFAULT_EXTRACTOR = "inception-fid"
 """The extractor used when `--extractor` is not given and the data set has no default of its own."""
 
-DATA_DEFAULT_EXTRACTORS: dict[str, str] = {"digits": "digits", "digits-invert": "digits", "digits-colorize": "digits"}
+DATA_DEFAULT_EXTRACTORS: dict[str, str] = {"digits": "digits", "digits-invert": "digits", "digits-colorize": "digits",
+                                          "digits-edges": "digits"}
 """Data set name -> the extractor used by default for it (offline defaults for the built-in data)."""
 
 DEFAULT_METRICS: tuple[str, ...] = ("fid", "kid")

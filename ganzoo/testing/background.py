@@ -26,8 +26,11 @@ class BackgroundRun:
     """A finished background run: the process's timings and output, and its run folder."""
 
     done: TimedRun
+    """The process: `returncode`, `stdout`, `stderr`, `wall` and `cpu` seconds (`ganzoo.testing.quality.TimedRun`)."""
     run: Path
+    """The run folder (`--out`)."""
     home: Path
+    """The run's own GANZOO_HOME."""
     slowdown: float = 1.0
     """`ganzoo.testing.quality.machine_slowdown()` measured when the runs started (1.0: not measured)."""
 

@@ -1,12 +1,25 @@
-"""pytest fixtures for ganzoo and its plugins: `pytest_plugins = ["ganzoo.testing.fixtures"]`.
+"""pytest fixtures and markers for ganzoo and its plugins: `pytest_plugins = ["ganzoo.testing.fixtures"]`.
+
+Fixtures:
 
 - `ganzoo_home`: a fresh GANZOO_HOME (cache of data and weights) for the test.
 - `toy_registry`: the process registry holding only the core and the toy plugin.
 - `toy_env`: environment variables that make the toy plugin visible to `ganzoo` subprocesses.
 - `background_cli`: for a test marked `@pytest.mark.background_cli(*ARGS)`, the finished run of
-  `ganzoo ARGS --out RUN` (a `ganzoo.testing.background.BackgroundRun`), started in the background
-  when the session's first slow test starts (see `ganzoo.testing.background`). Such tests run last;
-  while background runs go on, torch in the test process uses one thread (they have the other core).
+  `ganzoo ARGS --out RUN` as a `ganzoo.testing.background.BackgroundRun`: `.done` (a
+  `ganzoo.testing.quality.TimedRun`: `returncode`, `stdout`, `stderr`, `wall` seconds, `cpu` seconds
+  of user + system time of that process alone, with one torch thread), `.run` (the run folder),
+  `.home` (its GANZOO_HOME), `.slowdown` and `.budget(seconds)` (a CPU budget set on the nominal
+  machine, scaled to this one), `.timings(budget)` (one line for a report). The run starts in the
+  background when the session's first `slow` test starts (see `ganzoo.testing.background`); such
+  tests run last, and while background runs go on, torch in the test process uses one thread.
+
+Markers (registered here, so a plugin's own `pytest --strict-markers` run knows them):
+
+- `slow`: a test that takes more than about 10 s (a default-budget training, a quality or timing
+  measurement); deselect with `-m "not slow"`.
+- `background_cli(*args)`: the `ganzoo` arguments of the test's background run, e.g.
+  `@pytest.mark.background_cli("train", "mymodel")`; `--out RUN` is appended. Use with `slow`.
 """
 
 from __future__ import annotations
@@ -48,9 +61,19 @@ _RUNS = pytest.StashKey["object"]()
 _THREADS = pytest.StashKey[int]()
 
 
+MARKERS = {
+    "slow": "slow: takes more than about 10 s (a default-budget training, a quality or timing measurement); "
+            "deselect with -m 'not slow'",
+    "background_cli": "background_cli(*args): a long `ganzoo ARGS --out RUN` run started ahead in the background "
+                      "when the first slow test starts; the test gets it from the `background_cli` fixture",
+}
+
+
 def pytest_configure(config: pytest.Config) -> None:
-    config.addinivalue_line("markers", "background_cli(*args): a long `ganzoo ARGS` run started ahead in the "
-                                       "background; the test gets it from the `background_cli` fixture")
+    known = {line.split(":")[0].split("(")[0].strip() for line in config.getini("markers")}
+    for name, line in MARKERS.items():
+        if name not in known:  # a project may describe a marker in its own words
+            config.addinivalue_line("markers", line)
 
 
 @pytest.hookimpl(trylast=True)

@@ -80,7 +80,7 @@ def check_model_spec(
     without torch; every config field has a type, a default and help text, and none clashes with a
     training option; the defaults build; the factory returns a `ganzoo.engine.Model` whose
     networks, optimizers, EMA and inference declarations are consistent; and its task's capability
-    (`generate` or `translate`) runs.
+    (`generate` or `translate`, in every declared `translate_modes`) runs.
     """
     from ganzoo.run_config import load_config_class
 
@@ -164,6 +164,12 @@ def _check_model(spec: ModelSpec, config: Any) -> list[str]:
                 images = torch.zeros(1, channels, size, size)
                 out = inference.translate(images, direction="a2b")
                 problems.extend(_image_problems(out, 1, "translate"))
+                modes = tuple(getattr(inference, "translate_modes", ()))
+                if any(not isinstance(m, str) or not m for m in modes) or len(set(modes)) != len(modes):
+                    problems.append(f"translate_modes must be distinct non-empty names, got {modes!r}")
+                for mode in modes:
+                    out = inference.translate(images, direction="a2b", mode=mode)
+                    problems.extend(_image_problems(out, 1, f"translate in mode {mode!r}"))
         except NotImplementedError as exc:
             problems.append(f"task {spec.task!r} needs its capability: {exc}")
     return problems

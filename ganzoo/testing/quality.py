@@ -15,7 +15,8 @@ The judge is a small CNN trained on the HELD-OUT half of `digits` (`ganzoo.data.
 no model trains on, with the preprocessing `resolve_data("digits", DataOptions(image_size=...))`
 uses. Training is deterministic (fixed seed, its own generators; the global RNG state is restored
 afterwards). Its accuracy on the training half, which it never sees, is `DigitsClassifier.check_accuracy`.
-Features are the 64 pre-activation units of its penultimate layer; Fréchet distances use the core's
+Features are the 64 pre-activation units of its penultimate layer; Fréchet distances (the model cards'
+*judge FD*, not `ganzoo eval`'s FID with its `digits` extractor, a different network) use the core's
 `ganzoo.metrics.frechet_distance`.
 
 Images are N x C x H x W in [-1, 1] with 1 or 3 channels (colour is averaged to gray) at any size;
@@ -223,7 +224,7 @@ class GeneratorReport:
         return float(np.mean(self.label_accuracy)) if self.label_accuracy else float("nan")
 
     def summary(self) -> str:
-        text = (f"Fréchet to held-out {self.fd:.2f} (noise baseline {self.baseline:.2f}); class fractions "
+        text = (f"judge FD to held-out {self.fd:.2f} (noise baseline {self.baseline:.2f}); class fractions "
                 f"{np.round(self.fractions, 3).tolist()} (min {self.fractions.min():.3f})")
         if self.label_accuracy:
             text += (f"; label accuracy {self.mean_label_accuracy:.3f} "
@@ -275,10 +276,14 @@ class TimedRun:
     """A finished `ganzoo` subprocess with its wall time and CPU time (user + system, children included)."""
 
     returncode: int
+    """The process's exit code (0: success)."""
     stdout: str
     stderr: str
     wall: float
+    """Seconds from start to exit; grows when the machine is shared."""
     cpu: float
+    """Seconds of user + system CPU time of this process and its children alone: with one thread, the
+    wall time it needs on an idle core, whatever else runs beside it."""
 
 
 def timed_cli(*args: str, env: dict[str, str] | None = None, threads: int | None = 1,

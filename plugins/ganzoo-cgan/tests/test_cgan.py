@@ -66,6 +66,7 @@ def test_resume_is_bit_exact(tmp_path: Path, conditioning: str) -> None:
     assert report.exact
 
 
+@pytest.mark.slow  # several CLI runs: over 10 s on an idle 2-core machine
 def test_cli_train_and_sample_a_label(tmp_path: Path) -> None:
     run = tmp_path / "run"
     env = {"GANZOO_HOME": str(tmp_path / "home"), "OMP_NUM_THREADS": "1"}

@@ -2,7 +2,8 @@
 
 The authors publish one generator per direction (`horse2zebra.pth` maps horses to zebras,
 `zebra2horse.pth` the other way) as a plain state dict of a ResnetGenerator (9 blocks, instance
-norm, no dropout). ganzoo's networks use the same key names, so conversion only:
+norm, no dropout). ganzoo's networks (`ganzoo.nn`) use the same key names, so conversion only
+(`ganzoo.nn.translation_weights.read_generator`):
 
 * reads the file without unpickling arbitrary objects (`ganzoo.pretrained.load_torch_weights`);
 * strips a `module.` prefix (files saved from `nn.DataParallel`);
@@ -18,7 +19,6 @@ The generator becomes `G_A`, so a converted file translates in its own direction
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -26,91 +26,12 @@ from typing import Any
 import torch
 
 from ganzoo.errors import CheckpointError
+from ganzoo.nn.translation_weights import drop_instance_norm_stats, read_generator
 
-STATS = ("running_mean", "running_var", "num_batches_tracked")
-_BLOCK = re.compile(r"^model\.(\d+)\.conv_block\.")
+#: The generators ganzoo's cyclegan offers (its config's choices).
+CYCLEGAN_GENERATORS = ("resnet_9blocks", "resnet_6blocks", "unet_128", "unet_256")
 
-
-def strip_prefix(state: Mapping[str, Any]) -> dict[str, torch.Tensor]:
-    """Tensors only, with a leading `module.` (DataParallel) removed from every key."""
-    out: dict[str, torch.Tensor] = {}
-    for key, value in state.items():
-        if not isinstance(value, torch.Tensor):
-            continue
-        out[key[len("module."):] if key.startswith("module.") else key] = value
-    return out
-
-
-def drop_instance_norm_stats(state: Mapping[str, torch.Tensor]) -> tuple[dict[str, torch.Tensor], list[str]]:
-    """Remove running statistics of normalisation layers that have no affine weight (instance norm).
-
-    A batch-norm layer has `weight` and `bias` next to its statistics and keeps them; an
-    instance-norm layer (affine off) has statistics only, which are dropped.
-    """
-    kept: dict[str, torch.Tensor] = {}
-    dropped: list[str] = []
-    for key, value in state.items():
-        module, _, leaf = key.rpartition(".")
-        if leaf in STATS and f"{module}.weight" not in state:
-            dropped.append(key)
-        else:
-            kept[key] = value
-    return kept, dropped
-
-
-def _norm_kind(state: Mapping[str, torch.Tensor], first_conv: str, first_norm: str) -> str:
-    if f"{first_norm}.weight" in state:
-        return "batch"
-    if f"{first_conv}.bias" in state:
-        return "instance"
-    return "none"
-
-
-def describe_resnet(state: Mapping[str, torch.Tensor]) -> dict[str, Any]:
-    """Config values of a ResnetGenerator state dict (generator, ngf, channels, norm, dropout)."""
-    blocks = sorted({int(m.group(1)) for key in state if (m := _BLOCK.match(key))})
-    if not blocks or blocks != list(range(10, 10 + len(blocks))):
-        raise CheckpointError("the weights are not a reference ResnetGenerator (residual blocks must start at model.10)")
-    n_blocks = len(blocks)
-    names = {9: "resnet_9blocks", 6: "resnet_6blocks"}
-    if n_blocks not in names:
-        raise CheckpointError(f"a ResNet generator with {n_blocks} blocks is not supported (6 or 9)")
-    first = state["model.1.weight"]
-    last_key = f"model.{10 + n_blocks + 7}.weight"
-    if last_key not in state:
-        raise CheckpointError(f"the weights have no output convolution ({last_key})")
-    in_channels, ngf = int(first.shape[1]), int(first.shape[0])
-    out_channels = int(state[last_key].shape[0])
-    _check_channels(in_channels, out_channels)
-    return {
-        "generator": names[n_blocks],
-        "ngf": ngf,
-        "channels": in_channels,
-        "norm": _norm_kind(state, "model.1", "model.2"),
-        # Without dropout the second convolution of a block sits at position 5, with dropout at 6.
-        "dropout": "model.10.conv_block.5.weight" not in state,
-    }
-
-
-def describe_unet(state: Mapping[str, torch.Tensor]) -> dict[str, Any]:
-    """Config values of a UnetGenerator state dict (unet_128 or unet_256)."""
-    depth = max(key.count("model.") for key in state) - 1
-    names = {7: "unet_128", 8: "unet_256"}
-    if depth not in names:
-        raise CheckpointError(f"a U-Net generator with {depth} levels is not supported (7 or 8)")
-    first = state["model.model.0.weight"]
-    out_channels = int(state["model.model.3.weight"].shape[1])
-    in_channels, ngf = int(first.shape[1]), int(first.shape[0])
-    _check_channels(in_channels, out_channels)
-    inner = "model.model.1.model"
-    return {
-        "generator": names[depth],
-        "ngf": ngf,
-        "channels": in_channels,
-        "norm": _norm_kind(state, f"{inner}.1", f"{inner}.2"),
-        # Dropout closes the middle levels, after every weighted layer: it leaves no trace in the keys.
-        "dropout": False,
-    }
+__all__ = ["convert", "convert_state_dict", "drop_instance_norm_stats"]
 
 
 def _check_channels(in_channels: int, out_channels: int) -> None:
@@ -123,19 +44,21 @@ def _check_channels(in_channels: int, out_channels: int) -> None:
 
 def convert_state_dict(state: Mapping[str, Any]) -> tuple[dict[str, torch.Tensor], dict[str, Any], list[str]]:
     """(generator weights in ganzoo's layout, config values they need, dropped keys)."""
-    tensors = strip_prefix(state)
-    if not tensors:
-        raise CheckpointError("the file holds no tensors")
-    tensors, dropped = drop_instance_norm_stats(tensors)
-    if "model.1.weight" in tensors:
-        config = describe_resnet(tensors)
-    elif "model.model.0.weight" in tensors:
-        config = describe_unet(tensors)
-    else:
-        example = next(iter(tensors))
-        raise CheckpointError(f"the weights are not a reference CycleGAN generator (first key {example!r}; "
-                              "expected model.1.weight or model.model.0.weight)")
-    return {k: v.float() if v.is_floating_point() else v for k, v in tensors.items()}, config, dropped
+    weights, described, dropped, _ = read_generator(state)
+    if described["generator"] not in CYCLEGAN_GENERATORS:
+        raise CheckpointError(f"a {described['generator']} generator is not one of cyclegan's "
+                              f"({', '.join(CYCLEGAN_GENERATORS)})")
+    _check_channels(described["in_channels"], described["out_channels"])
+    config = {
+        "generator": described["generator"],
+        "ngf": described["ngf"],
+        "channels": described["in_channels"],
+        "norm": described["norm"],
+        # A ResNet file shows whether its blocks have dropout; a U-Net's dropout leaves no trace, and
+        # the reference CycleGAN trains without it.
+        "dropout": bool(described.get("dropout", False)),
+    }
+    return weights, config, dropped
 
 
 def convert(path: Path, checkpoint: Any) -> Any:

@@ -11,8 +11,8 @@ One training step, in the reference's order:
        + lambda_identity (lambda_b |G_A(b) - b| + lambda_a |G_B(a) - a|)   (when lambda_identity > 0);
   3. discriminator update (one Adam over both discriminators), each on 0.5 (real term + fake term),
      where the fakes are the step-1 images after the image pools (D_A's pool first, then D_B's).
-The learning rate follows the reference's linear policy epoch by epoch (see `LinearDecay`; the Trainer
-steps the schedulers at every epoch end).
+The learning rate follows the reference's linear policy epoch by epoch (`ganzoo.engine.schedules.LinearDecay`,
+shared with pix2pix; the Trainer steps the schedulers at every epoch end).
 """
 
 from __future__ import annotations
@@ -25,39 +25,17 @@ import torch.nn.functional as F
 from torch import nn
 
 from ganzoo.engine import Model, StepContext
+from ganzoo.engine.schedules import LinearDecay
 from ganzoo.errors import CheckpointError, ConfigError
 from ganzoo.losses import get_loss, gradient_penalty
+from ganzoo.nn import make_discriminator, make_generator, run_padded, size_problem, translation_init_
 from ganzoo_cyclegan.config import CycleGANConfig
-from ganzoo_cyclegan.networks import (
-    GENERATORS,
-    init_weights,
-    make_discriminator,
-    make_generator,
-    patch_output_sizes,
-)
 from ganzoo_cyclegan.pool import ImagePool
 
 #: The reference's GAN modes and the core losses with the same arithmetic.
 GAN_MODES = {"lsgan": "lsgan", "vanilla": "bce", "wgangp": "wasserstein"}
 DIRECTIONS = {"a2b": "G_A", "b2a": "G_B"}
 PREVIEW_INPUTS = 8
-
-
-class LinearDecay:
-    """The learning-rate factor of 0-based epoch e, epoch by epoch as in the reference implementation.
-
-    The reference counts epochs from 1 and steps its scheduler at the start of every epoch, so its
-    epoch e + 1 trains at 1 - max(0, (e + 1) + 1 - constant) / (decay + 1). That is: `constant` - 1
-    epochs at the full rate, then `decay` + 1 epochs at decay/(decay+1), ..., 1/(decay+1) and 0 (the
-    last epoch of the recipe trains at rate 0, as in the reference). Beyond the recipe the factor stays 0.
-    """
-
-    def __init__(self, constant: int, decay: int) -> None:
-        self.constant = constant
-        self.decay = decay
-
-    def __call__(self, epoch: int) -> float:
-        return max(0.0, 1.0 - max(0, epoch + 2 - self.constant) / float(self.decay + 1))
 
 
 class CycleGAN(Model):
@@ -74,13 +52,13 @@ class CycleGAN(Model):
         channels = config.channels or 3
         G_A = make_generator(config.generator, channels, channels, config.ngf, norm=config.norm, dropout=config.dropout)
         G_B = make_generator(config.generator, channels, channels, config.ngf, norm=config.norm, dropout=config.dropout)
-        self.nets = {"G_A": init_weights(G_A, config.init_type, config.init_gain),
-                     "G_B": init_weights(G_B, config.init_type, config.init_gain)}
+        self.nets = {"G_A": translation_init_(G_A, config.init_type, config.init_gain),
+                     "G_B": translation_init_(G_B, config.init_type, config.init_gain)}
         if training:
             for name in ("D_A", "D_B"):
                 D = make_discriminator(config.discriminator, channels, config.ndf, n_layers=config.n_layers_d,
                                        norm=config.norm)
-                self.nets[name] = init_weights(D, config.init_type, config.init_gain)
+                self.nets[name] = translation_init_(D, config.init_type, config.init_gain)
             lr_d = config.lr if config.lr_d is None else config.lr_d
             beta1_d = config.beta1 if config.beta1_d is None else config.beta1_d
             self.optimizers = {
@@ -238,18 +216,6 @@ class CycleGAN(Model):
         return run_padded(G, images.to(self.device), getattr(G, "size_multiple", 1)).clamp(-1.0, 1.0)
 
 
-def run_padded(G: nn.Module, images: torch.Tensor, multiple: int) -> torch.Tensor:
-    """G(images) for any image size: pad right and bottom to a multiple of `multiple`, then crop back."""
-    height, width = images.shape[-2:]
-    pad_h = (-height) % multiple
-    pad_w = (-width) % multiple
-    if not pad_h and not pad_w:
-        return G(images)
-    mode = "reflect" if pad_h < height and pad_w < width else "replicate"
-    padded = F.pad(images, (0, pad_w, 0, pad_h), mode=mode)
-    return G(padded)[..., :height, :width]
-
-
 def _domain_images(dataset: Any, domain: str, k: int, generator: torch.Generator) -> torch.Tensor:
     """k images of one domain of an unpaired or aligned data set, chosen with `generator`."""
     part = getattr(dataset, domain, None)
@@ -262,22 +228,11 @@ def _domain_images(dataset: Any, domain: str, k: int, generator: torch.Generator
 
 def check_config(config: CycleGANConfig) -> None:
     """One-line errors for option combinations the networks cannot run with."""
-    family, depth = GENERATORS[config.generator]
-    size = config.image_size
-    if family == "resnet" and size % 4:
-        raise ConfigError(f"{config.generator} needs an image size that is a multiple of 4, not {size}")
-    if family == "unet" and size % (2 ** depth):
-        raise ConfigError(f"{config.generator} needs an image size that is a multiple of {2 ** depth}, not {size}; "
-                          "use a resnet generator for smaller images")
-    if config.discriminator in ("basic", "n_layers"):
-        layers = 3 if config.discriminator == "basic" else config.n_layers_d
-        sides = patch_output_sizes(size, layers)
-        smallest = min(sides[:-1]) if config.norm == "instance" else sides[-1]
-        if sides[-1] < 1 or smallest < 2:
-            raise ConfigError(f"a PatchGAN with {layers} layers needs larger images than {size} px; "
-                              f"lower --n-layers-d (with --discriminator n_layers) or raise --image-size")
-    if config.load_size is not None and config.load_size < size:
-        raise ConfigError(f"load_size {config.load_size} is smaller than image_size {size}; "
+    problem = size_problem(config.generator, config.discriminator, config.n_layers_d, config.norm, config.image_size)
+    if problem:
+        raise ConfigError(problem)
+    if config.load_size is not None and config.load_size < config.image_size:
+        raise ConfigError(f"load_size {config.load_size} is smaller than image_size {config.image_size}; "
                           "the random crop must fit inside the loaded image")
 
 

@@ -11,7 +11,6 @@ import numpy as np
 import pytest
 import torch
 from ganzoo_cyclegan.convert import convert_state_dict, drop_instance_norm_stats
-from ganzoo_cyclegan.networks import ResnetGenerator
 from PIL import Image
 
 from ganzoo import catalogue
@@ -19,6 +18,7 @@ from ganzoo.catalogue import Catalogue, CatalogueCheckpoint, CatalogueModel
 from ganzoo.engine.checkpoint import read_header
 from ganzoo.engine.inference import load
 from ganzoo.errors import CheckpointError
+from ganzoo.nn import ResnetGenerator
 from ganzoo.pretrained import fetch_pretrained
 from ganzoo.testing import isolated_registry, run_cli
 
@@ -51,7 +51,7 @@ def test_architecture_is_read_from_the_tensors(reference):
     assert not dropped and len(kept) == len(batch)  # batch-norm statistics are real state and stay
     _, config, _ = convert_state_dict(batch)
     assert config["norm"] == "batch" and config["dropout"] is True
-    with pytest.raises(CheckpointError, match="not a reference CycleGAN generator"):
+    with pytest.raises(CheckpointError, match="not a reference generator"):
         convert_state_dict({"conv1.weight": torch.zeros(1)})
     bad = {k: v for k, v in reference.resnet_state(3, 4, 9).items() if ".conv_block." not in k or not k.startswith("model.14.")}
     with pytest.raises(CheckpointError):

@@ -13,7 +13,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 from ganzoo_cyclegan.config import CycleGANConfig
-from ganzoo_cyclegan.model import LinearDecay, build
+from ganzoo_cyclegan.model import build
 from PIL import Image
 
 from ganzoo.data import DataOptions, resolve_data
@@ -28,6 +28,7 @@ from ganzoo.errors import ConfigError
 from ganzoo.registry import get_registry
 from ganzoo.run_config import resolve
 from ganzoo.testing import check_model_spec, check_resume, run_cli, smoke_train
+from ganzoo.testing.translation_reference import linear_rates
 
 #: Tiny networks for 16 px images (a 2-layer PatchGAN fits 16 px; the 70x70 one needs more).
 TINY = {"image_size": 16, "ngf": 4, "ndf": 4, "discriminator": "n_layers", "n_layers_d": 2}
@@ -141,29 +142,6 @@ def test_one_update_follows_the_reference_arithmetic():
     assert len(model.optimizers["G"].param_groups[0]["params"]) == 2 * len(list(G_A.parameters()))
 
 
-def reference_rates(n_epochs: int, n_epochs_decay: int, lr: float = 2e-4) -> list[float]:
-    """The learning rate of each epoch of the reference's training loop, simulated with its own rule.
-
-    junyanz/pytorch-CycleGAN-and-pix2pix, models/networks.py, get_scheduler with lr_policy 'linear':
-    a LambdaLR whose rule is 1 - max(0, epoch + epoch_count - n_epochs) / float(n_epochs_decay + 1),
-    with epoch_count 1 for a fresh run; train.py loops over epochs 1 .. n_epochs + n_epochs_decay and
-    calls model.update_learning_rate() (one scheduler.step()) at the start of each epoch, before its
-    first iteration.
-    """
-    epoch_count = 1
-    param = torch.nn.Parameter(torch.zeros(1))
-    optimizer = torch.optim.Adam([param], lr=lr)
-    scheduler = torch.optim.lr_scheduler.LambdaLR(
-        optimizer, lambda epoch: 1.0 - max(0, epoch + epoch_count - n_epochs) / float(n_epochs_decay + 1))
-    rates = []
-    with warnings.catch_warnings():  # the reference steps the scheduler before the optimizer
-        warnings.simplefilter("ignore")
-        for _ in range(epoch_count, n_epochs + n_epochs_decay + 1):
-            scheduler.step()
-            rates.append(optimizer.param_groups[0]["lr"])
-    return rates
-
-
 def ganzoo_rates(n_epochs: int, n_epochs_decay: int) -> list[float]:
     """The rate of each epoch of a ganzoo run: the model's schedulers, stepped at every epoch end."""
     model = build(tiny_config(n_epochs=n_epochs, n_epochs_decay=n_epochs_decay))
@@ -180,15 +158,8 @@ def ganzoo_rates(n_epochs: int, n_epochs_decay: int) -> list[float]:
 
 @pytest.mark.parametrize("n_epochs,n_epochs_decay", [(100, 100), (1, 2), (3, 3), (2, 0), (5, 1)])
 def test_learning_rate_matches_the_reference_epoch_by_epoch(n_epochs, n_epochs_decay):
-    assert ganzoo_rates(n_epochs, n_epochs_decay) == pytest.approx(reference_rates(n_epochs, n_epochs_decay),
+    assert ganzoo_rates(n_epochs, n_epochs_decay) == pytest.approx(linear_rates(n_epochs, n_epochs_decay),
                                                                    rel=1e-12, abs=1e-15)
-
-
-def test_linear_decay_factors():
-    f = LinearDecay(100, 100)
-    assert [f(e) for e in (0, 50, 98)] == [1.0, 1.0, 1.0]  # epochs 1 .. 99 at the full rate
-    assert f(99) == pytest.approx(100 / 101) and f(198) == pytest.approx(1 / 101) and f(199) == 0.0
-    assert LinearDecay(0, 3)(0) == pytest.approx(0.5) and LinearDecay(1, 1)(5) == 0.0  # never negative
 
 
 def unpaired_folder(root: Path, n: int = 6, size: int = 20) -> str:
@@ -281,6 +252,9 @@ def test_cli_train_then_translate(tmp_path):
     assert (out / "samples" / "step-000006.png").exists() and (out / "checkpoints" / "last.safetensors").exists()
     loaded = load(str(out))
     assert set(loaded.nets) == {"G_A", "G_B"}
+    assert loaded.translate_mode(None) is None  # cyclegan declares no translate modes: --mode is refused
+    with pytest.raises(ConfigError, match="'cyclegan' has no translate mode 'eval'; it runs one way only"):
+        loaded.translate_mode("eval")
 
     inputs = tmp_path / "inverted"
     inputs.mkdir()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
 from PIL import Image
 
 from ganzoo.testing import run_cli
@@ -14,6 +15,7 @@ TINY_FLAGS = ["--image-size", "16", "--latent-dim", "8", "--fmap-base", "32", "-
               "--diagnostics-every", "0", "--sample-every", "2", "--log-every", "1", "--device", "cpu"]
 
 
+@pytest.mark.slow  # several CLI runs: over 10 s on an idle 2-core machine
 def test_train_then_sample_at_the_reached_and_a_lower_resolution(tmp_path: Path) -> None:
     run = tmp_path / "run"
     result = run_cli("train", "progan", "--out", str(run), *TINY_FLAGS, env={"OMP_NUM_THREADS": "1"})
