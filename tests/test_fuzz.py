@@ -205,7 +205,7 @@ def forged_checkpoints(draw: st.DrawFn, files: dict[str, Any]) -> tuple[dict[str
             try:
                 header["state"] = json.dumps(replace_node(draw, json.loads(header.get("state", "{}"))),
                                              allow_nan=True)
-            except ValueError:
+            except (ValueError, RecursionError):  # an earlier mutation may have nested it deeply
                 header["state"] = draw(header_text)
         elif action == "set":
             header[draw(st.sampled_from(HEADER_FIELDS))] = draw(header_text)
@@ -216,7 +216,7 @@ def forged_checkpoints(draw: st.DrawFn, files: dict[str, Any]) -> tuple[dict[str
         elif action == "config":
             try:
                 config = json.loads(header.get("config", "{}"))
-            except ValueError:
+            except (ValueError, RecursionError):  # an earlier mutation may have nested it deeply
                 config = {}
             if isinstance(config, dict) and isinstance(config.get("model"), dict):
                 section = draw(st.sampled_from(["model", "train"]))
