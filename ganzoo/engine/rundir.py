@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 from collections.abc import Mapping
 from datetime import datetime
@@ -15,6 +16,7 @@ from ganzoo.errors import ConfigError
 
 LAST = "last.safetensors"
 BEST = "best.safetensors"
+PERIODIC_RE = re.compile(r"step-(\d+)\.safetensors")
 
 
 def default_run_folder(name: str) -> Path:
@@ -123,8 +125,18 @@ class RunDir:
     def periodic_checkpoint(self, step: int) -> Path:
         return self.checkpoints / f"step-{step:06d}.safetensors"
 
+    def periodic_checkpoints(self) -> list[Path]:
+        """The periodic checkpoints `step-N.safetensors`, oldest first (by step number, not by name)."""
+        found = []
+        for path in self.checkpoints.glob("step-*.safetensors"):
+            match = PERIODIC_RE.fullmatch(path.name)
+            if match:
+                found.append((int(match.group(1)), path))
+        return [path for _, path in sorted(found)]
+
     def prune_periodic(self, keep: int) -> None:
-        periodic = sorted(self.checkpoints.glob("step-*.safetensors"))
+        """Delete all but the newest `keep` periodic checkpoints."""
+        periodic = self.periodic_checkpoints()
         for old in periodic[: max(0, len(periodic) - keep)]:
             old.unlink(missing_ok=True)
 
