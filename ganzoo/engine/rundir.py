@@ -16,6 +16,11 @@ from ganzoo.errors import ConfigError
 
 LAST = "last.safetensors"
 BEST = "best.safetensors"
+#: Temporary files of ganzoo's writers: `.NAME.PID.tmp` (checkpoints), `.NAME.PID.link` (links),
+#: `.NAME.XXXXXXXX.tmp` (atomic writes); group 2 is the writer's process id when the name holds one.
+TEMPORARY_RE = re.compile(r"\.(.+?)(?:\.(\d+))?(?:\.[a-z0-9_]{8})?\.(?:tmp|link)")
+#: Temporary files without a process id are removed when untouched for this long.
+STALE_SECONDS = 600.0
 PERIODIC_RE = re.compile(r"step-(\d+)\.safetensors")
 
 
@@ -47,13 +52,32 @@ class RunDir:
         self.samples.mkdir(parents=True, exist_ok=True)
 
     def remove_stale_temporaries(self) -> None:
-        """Delete temporary files a killed process left behind (never a finished checkpoint)."""
+        """Delete temporary files that no running process is writing (never a finished file).
+
+        Temporaries named after a process (`.NAME.PID.tmp`, `.NAME.PID.link`) are removed when that
+        process is gone; others (`.NAME.XXXX.tmp`) when untouched for `STALE_SECONDS`.
+        """
+        import time
+
+        from ganzoo.engine.runlock import pid_alive
+
+        now = time.time()
         for folder in (self.root, self.checkpoints, self.samples):
-            if folder.exists():
-                for pattern in (".*.tmp", ".tmp*"):  # ours, and safetensors' own temporary files
-                    for tmp in folder.glob(pattern):
-                        if tmp.is_file():
+            if not folder.is_dir():
+                continue
+            for tmp in folder.iterdir():
+                if not tmp.name.startswith(".") or not tmp.is_file() or tmp.is_symlink():
+                    continue
+                match = TEMPORARY_RE.fullmatch(tmp.name)
+                if match and match.group(2):  # written by process PID
+                    if not pid_alive(int(match.group(2))):
+                        tmp.unlink(missing_ok=True)
+                elif match or tmp.name.startswith(".tmp"):  # ours without a PID, or safetensors' own
+                    try:
+                        if now - tmp.stat().st_mtime > STALE_SECONDS:
                             tmp.unlink(missing_ok=True)
+                    except FileNotFoundError:
+                        pass
 
     def has_content(self) -> bool:
         return self.root.exists() and any(self.root.iterdir())
