@@ -113,6 +113,7 @@ def test_signal_finishes_the_step_checkpoints_and_exits(toy_env, tmp_path, sig, 
     assert "Stopped at step" in stderr and "Resume with the same command" in stderr
     stopped = int(stderr.split("Stopped at step ")[1].split(";")[0])
     assert read_header(out / "checkpoints/last.safetensors")["step"] == stopped > 0
+    assert not (out / ".lock").exists()  # the run folder's lock is released on this exit path too
 
 
 def test_non_finite_loss_stops_and_keeps_the_last_good_checkpoint(toy_env, tmp_path):
@@ -161,6 +162,7 @@ def test_distributed_two_processes_then_resume_in_one(toy_env, tmp_path):
     assert ck.state["stream"]["offset"] == (10 * 8 * 2) % 192
     assert ck.state["images_seen"] == 10 * 8 * 2
     assert [r["step"] for r in metrics(out)] == [5, 10]
+    assert not (out / ".lock").exists()  # taken and released by rank 0
     single = run_train(toy_env, out, "--steps", "14", "--batch-size", "8")
     assert single.returncode == 0, single.stderr
     assert "Resuming toy from step 10" in single.stderr

@@ -77,3 +77,36 @@ def test_leftover_temporaries_of_dead_processes_are_removed_and_live_ones_kept(t
     finally:
         live.kill()
         live.wait()
+
+
+def test_a_second_lock_on_a_folder_refuses_naming_the_holder(tmp_path):
+    import os
+
+    import pytest
+
+    from ganzoo.engine.runlock import LOCK_NAME, RunLock
+    from ganzoo.errors import ConfigError
+
+    folder = tmp_path / "run"
+    folder.mkdir()
+    with RunLock(folder) as first:
+        assert first.held and (folder / LOCK_NAME).read_text().startswith(f"pid={os.getpid()} ")
+        with pytest.raises(ConfigError, match=f"in use by process {os.getpid()} "):
+            RunLock(folder).acquire()
+    assert not (folder / LOCK_NAME).exists()
+    with RunLock(folder) as again:  # free again once released
+        assert again.held
+
+
+def test_a_lock_file_left_by_a_dead_process_is_taken_over(tmp_path):
+    from ganzoo.engine.runlock import LOCK_NAME, RunLock
+
+    folder = tmp_path / "run"
+    folder.mkdir()
+    dead = _dead_pid()
+    (folder / LOCK_NAME).write_text(f"pid={dead} host=elsewhere\n")  # what kill -9 leaves: a file, no flock
+    lock = RunLock(folder).acquire()
+    try:
+        assert lock.taken_over_from == dead
+    finally:
+        lock.release()

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+import signal
 import sys
+import threading
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +19,7 @@ from ganzoo.engine.distributed import DistInfo, init_distributed, shutdown
 from ganzoo.engine.model import Model, data_options_for
 from ganzoo.engine.precision import resolve_device
 from ganzoo.engine.rundir import RunDir, default_run_folder
+from ganzoo.engine.runlock import RunLock
 from ganzoo.errors import ConfigError, GanzooError
 from ganzoo.run_config import RunConfig
 from ganzoo.specs import ModelSpec
@@ -93,40 +98,93 @@ def train(run: RunConfig, *, out: str | Path | None = None, resume: bool = True,
     folder = Path(out) if out else default_run_folder(run.name)
     folder = Path(dist.broadcast_object(str(folder)))
     rundir = RunDir(folder)
-    resume_from = None
-    if dist.is_main:
-        resume_from = rundir.prepare(resume=resume, force=force)
-    resume_from = dist.broadcast_object(resume_from)
-    if resume_from is not None:
-        header = read_header(resume_from)
-        if header["name"] != run.name:
-            raise ConfigError(f"{folder} holds a {header['name']!r} run, not {run.name!r}; choose another --out")
-    if device.type == "cuda":
-        torch.backends.cudnn.benchmark = True
-    rng.seed_everything(run.train.seed)  # identical initial weights on every process
-    run, data = load_data(run, spec)
-    model = build_model(spec, run.model, training=True)
-    model.to(device, channels_last=run.train.channels_last)
-    for net in model.nets.values():
-        dist.broadcast_module(net)
-    if run.train.compile:
+    lock = RunLock(folder)  # one trainer per run folder, held by process 0
+    try:
+        resume_from = _on_main(dist, lambda: _lock_and_prepare(rundir, lock, resume=resume, force=force))
+        if resume_from is not None:
+            header = read_header(resume_from)
+            if header["name"] != run.name:
+                raise ConfigError(f"{folder} holds a {header['name']!r} run, not {run.name!r}; choose another --out")
+        if device.type == "cuda":
+            torch.backends.cudnn.benchmark = True
+        rng.seed_everything(run.train.seed)  # identical initial weights on every process
+        run, data = load_data(run, spec)
+        model = build_model(spec, run.model, training=True)
+        model.to(device, channels_last=run.train.channels_last)
         for net in model.nets.values():
-            net.compile()
-    use_fused_optimizers(model.optimizers, device)
+            dist.broadcast_module(net)
+        if run.train.compile:
+            for net in model.nets.values():
+                net.compile()
+        use_fused_optimizers(model.optimizers, device)
+        if dist.is_main:
+            rundir.write_config(run.to_dict())
+        rng.seed_everything(run.train.seed, dist.rank)  # distinct training randomness per process
+        trainer = Trainer(run, model, data, rundir, device=device, dist=dist, progress=progress)
+        return trainer.fit(resume_from), rundir
+    finally:
+        lock.release()
+
+
+def _lock_and_prepare(rundir: RunDir, lock: RunLock, *, resume: bool, force: bool) -> Path | None:
+    """Take the run folder's lock (before touching anything in it), then make the folder ready."""
+    if rundir.root.exists() and not rundir.root.is_dir():
+        raise ConfigError(f"--out {rundir.root} is a file, not a folder")
+    rundir.root.mkdir(parents=True, exist_ok=True)
+    lock.acquire()
+    if lock.taken_over_from is not None:
+        print(f"Taking over run folder {rundir.root} from process {lock.taken_over_from}, which is no longer "
+              "running", file=sys.stderr, flush=True)
+    return rundir.prepare(resume=resume, force=force)
+
+
+def _on_main(dist: DistInfo, work: Callable[[], Any]) -> Any:
+    """Run `work` on process 0 and give its result to every process; its error is raised on every process."""
+    outcome: tuple[str, Any] = ("ok", None)
     if dist.is_main:
-        rundir.write_config(run.to_dict())
-    rng.seed_everything(run.train.seed, dist.rank)  # distinct training randomness per process
-    trainer = Trainer(run, model, data, rundir, device=device, dist=dist, progress=progress)
-    return trainer.fit(resume_from), rundir
+        try:
+            outcome = ("ok", work())
+        except GanzooError as exc:
+            if not dist.enabled:
+                raise
+            outcome = ("error", (exc.message, exc.exit_code))
+    kind, value = dist.broadcast_object(outcome)
+    if kind == "error":
+        message, exit_code = value
+        raise GanzooError(message, exit_code=exit_code)
+    return value
 
 
 def train_run(run: RunConfig, *, out: str | None = None, resume: bool = True, force: bool = False,
               progress: bool = True) -> int:
     """`ganzoo train`: train, print where the results are, and return the process exit code."""
-    from ganzoo.engine.trainer import Interrupted
-
     device = resolve_device(run.train.device)
     dist = init_distributed(device.type)
+    with _sigterm_exits():
+        return _train_and_report(run, out=out, resume=resume, force=force, progress=progress, dist=dist)
+
+
+@contextlib.contextmanager
+def _sigterm_exits() -> Iterator[None]:
+    """SIGTERM outside the training loop exits through Python (so the run folder's lock is released)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def handle(signum: int, frame: Any) -> None:
+        raise SystemExit(143)
+
+    previous = signal.signal(signal.SIGTERM, handle)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _train_and_report(run: RunConfig, *, out: str | None, resume: bool, force: bool, progress: bool,
+                      dist: DistInfo) -> int:
+    from ganzoo.engine.trainer import Interrupted
+
     try:
         try:
             result, rundir = train(run, out=out, resume=resume, force=force, progress=progress, dist=dist)

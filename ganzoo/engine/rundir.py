@@ -80,7 +80,9 @@ class RunDir:
                         pass
 
     def has_content(self) -> bool:
-        return self.root.exists() and any(self.root.iterdir())
+        from ganzoo.engine.runlock import LOCK_NAME
+
+        return self.root.exists() and any(p.name != LOCK_NAME for p in self.root.iterdir())
 
     def clear_for_restart(self) -> None:
         """Remove what a previous run wrote here (only ganzoo's own files and folders)."""

@@ -1,0 +1,88 @@
+"""Run folders through the command line, with real processes: the lock, refused resumes, failed starts."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from ganzoo.engine.checkpoint import read_header
+from ganzoo.engine.runlock import LOCK_NAME
+from ganzoo.testing import run_cli
+
+
+def train_cli(env, out, *args, timeout=300):
+    return run_cli("train", "toy", "--out", str(out), *args, env=env, timeout=timeout)
+
+
+def start_training(env, out, *args) -> subprocess.Popen:
+    """A long toy run in the background, returned once it has written its first checkpoint."""
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "ganzoo", "train", "toy", "--out", str(out), "--steps", "1000000",
+         "--checkpoint-every", "10", "--log-every", "5", *args],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env={**os.environ, **env, "COLUMNS": "200"})
+    deadline = time.time() + 600  # generous: a busy machine has taken 80 s to start
+    while not (out / "checkpoints/last.safetensors").exists() and proc.poll() is None and time.time() < deadline:
+        time.sleep(0.1)
+    assert proc.poll() is None, proc.communicate()[1][-2000:]
+    return proc
+
+
+def stop(proc: subprocess.Popen, sig: int = signal.SIGKILL) -> str:
+    proc.send_signal(sig)
+    _, stderr = proc.communicate(timeout=600)
+    return stderr
+
+
+def steps_logged(out: Path) -> list[int]:
+    """The steps of the loss lines of metrics.jsonl (diagnostics and evaluations add lines of their own)."""
+    records = [json.loads(line) for line in (out / "metrics.jsonl").read_text().splitlines() if line.strip()]
+    return [r["step"] for r in records if "loss_d" in r]
+
+
+@pytest.mark.slow  # three CLI runs, one of them long: over 10 s on an idle 2-core machine
+def test_a_live_run_is_locked_and_a_killed_ones_lock_is_taken_over(toy_env, tmp_path):
+    out = tmp_path / "run"
+    first = start_training(toy_env, out)
+    try:
+        # A temporary file the first trainer is writing right now (named after it, like its own).
+        in_flight = out / "checkpoints" / f".probe.safetensors.{first.pid}.tmp"
+        in_flight.write_bytes(b"half a checkpoint")
+        second = train_cli(toy_env, out, "--steps", "5")
+        assert second.returncode == 2, second.stderr
+        errors = [line for line in second.stderr.splitlines() if line.startswith("Error:")]
+        assert len(errors) == 1 and f"in use by process {first.pid}" in errors[0], second.stderr
+        assert "Traceback" not in second.stderr
+        assert in_flight.exists()  # the refused start-up deleted nothing
+        assert (out / LOCK_NAME).read_text().split()[0] == f"pid={first.pid}"
+    finally:
+        stop(first)  # kill -9: no clean-up runs, the lock file stays behind
+    assert first.returncode == -signal.SIGKILL
+    assert (out / LOCK_NAME).exists()
+    logged = steps_logged(out)
+    assert logged == sorted(set(logged))  # one writer: no interleaved or repeated steps
+
+    step = read_header(out / "checkpoints/last.safetensors")["step"]
+    third = train_cli(toy_env, out, "--steps", str(step + 5))
+    assert third.returncode == 0, third.stderr
+    assert f"from process {first.pid}, which is no longer running" in third.stderr
+    assert f"Resuming toy from step {step}" in third.stderr
+    assert read_header(out / "checkpoints/last.safetensors")["step"] == step + 5
+    assert not (out / LOCK_NAME).exists()  # released at the normal end
+    assert not in_flight.exists()  # the dead process's temporary file is cleaned up
+
+
+@pytest.mark.slow  # three CLI runs: over 10 s on an idle 2-core machine
+def test_the_lock_is_released_after_an_error(toy_env, tmp_path):
+    out = tmp_path / "run"
+    assert train_cli(toy_env, out, "--steps", "2").returncode == 0
+    refused = train_cli(toy_env, out, "--steps", "4", "--hidden", "64")  # a refused resume
+    assert refused.returncode == 2 and "different model options" in refused.stderr
+    assert not (out / LOCK_NAME).exists()
+    assert train_cli(toy_env, out, "--steps", "4").returncode == 0
