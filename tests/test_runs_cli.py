@@ -86,3 +86,62 @@ def test_the_lock_is_released_after_an_error(toy_env, tmp_path):
     assert refused.returncode == 2 and "different model options" in refused.stderr
     assert not (out / LOCK_NAME).exists()
     assert train_cli(toy_env, out, "--steps", "4").returncode == 0
+
+
+def snapshot(folder: Path) -> dict[str, bytes]:
+    """Every file under `folder` (names relative to it) with its bytes."""
+    return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+@pytest.mark.slow  # four CLI runs: over 10 s on an idle 2-core machine
+def test_a_refused_resume_leaves_the_run_folder_byte_identical(toy_env, tmp_path):
+    out = tmp_path / "run"
+    assert train_cli(toy_env, out, "--steps", "3", "--log-every", "1").returncode == 0
+    before = snapshot(out)
+    assert "config.yaml" in before and "checkpoints/last.safetensors" in before
+    for args in (("--hidden", "64"), ("--seed", "7"), ("--batch-size", "8")):
+        refused = train_cli(toy_env, out, "--steps", "6", *args)
+        assert refused.returncode == 2, refused.stderr
+        assert refused.stderr.count("Error:") == 1 and "Traceback" not in refused.stderr
+        assert snapshot(out) == before, args  # config.yaml not rewritten, no lock or log left behind
+
+
+@pytest.mark.parametrize("data", ["missing", "empty"])
+def test_a_start_that_fails_on_its_data_leaves_no_run_folder(toy_env, tmp_path, data):
+    folder = tmp_path / "images"
+    if data == "empty":
+        folder.mkdir()
+    out = tmp_path / "runs" / "toy-run"
+    failed = train_cli(toy_env, out, "--steps", "2", "--data", str(folder))
+    assert failed.returncode != 0 and failed.stderr.count("Error:") == 1, failed.stderr
+    assert not out.exists() and not out.parent.exists()  # not even the parent it would have created
+
+
+def test_an_offline_named_download_that_fails_leaves_no_run_folder(tmp_path):
+    out = tmp_path / "h2z"
+    env = {"GANZOO_OFFLINE": "1", "GANZOO_HOME": str(tmp_path / "home")}
+    failed = run_cli("train", "cyclegan", "--data", "horse2zebra", "--steps", "1", "--out", str(out), env=env)
+    assert failed.returncode != 0 and "Error:" in failed.stderr and "Traceback" not in failed.stderr, failed.stderr
+    assert not out.exists()
+
+
+def test_the_skeleton_of_a_start_killed_during_set_up_does_not_block_the_same_command(toy_env, tmp_path):
+    out = tmp_path / "run"
+    # What a start killed (kill -9) while setting up leaves: empty folders, its config and its lock.
+    (out / "checkpoints").mkdir(parents=True)
+    (out / "samples").mkdir()
+    (out / "config.yaml").write_text("# Resolved configuration of this run\nname: toy\n")
+    (out / LOCK_NAME).write_text("pid=999999999 host=elsewhere\n")
+    (out / "checkpoints" / ".last.safetensors.999999999.tmp").write_bytes(b"half")
+    again = train_cli(toy_env, out, "--steps", "2")
+    assert again.returncode == 0, again.stderr
+    assert read_header(out / "checkpoints/last.safetensors")["step"] == 2
+    assert sorted(p.name for p in out.iterdir()) == ["checkpoints", "config.yaml", "metrics.jsonl", "samples"]
+
+    # A folder with anything else in it is still refused, and left alone.
+    other = tmp_path / "mine"
+    other.mkdir()
+    (other / "notes.txt").write_text("keep me")
+    refused = train_cli(toy_env, other, "--steps", "2")
+    assert refused.returncode == 2 and "not empty" in refused.stderr
+    assert snapshot(other) == {"notes.txt": b"keep me"}

@@ -19,7 +19,7 @@ from ganzoo.engine.distributed import DistInfo, init_distributed, shutdown
 from ganzoo.engine.model import Model, data_options_for
 from ganzoo.engine.precision import resolve_device
 from ganzoo.engine.rundir import RunDir, default_run_folder
-from ganzoo.engine.runlock import RunLock
+from ganzoo.engine.runlock import LOCK_NAME, RunLock
 from ganzoo.errors import ConfigError, GanzooError
 from ganzoo.run_config import RunConfig
 from ganzoo.specs import ModelSpec
@@ -99,8 +99,10 @@ def train(run: RunConfig, *, out: str | Path | None = None, resume: bool = True,
     folder = Path(dist.broadcast_object(str(folder)))
     rundir = RunDir(folder)
     lock = RunLock(folder)  # one trainer per run folder, held by process 0
+    created: list[Path] = []  # folders this start made, removed again if it fails before training
     try:
-        resume_from = _on_main(dist, lambda: _lock_and_prepare(rundir, lock, resume=resume, force=force))
+        # Everything that can be checked is checked before anything is created or changed.
+        resume_from, clear = _on_main(dist, lambda: _lock_and_plan(rundir, lock, resume=resume, force=force))
         if resume_from is not None:
             header = read_header(resume_from)
             if header["name"] != run.name:
@@ -117,25 +119,57 @@ def train(run: RunConfig, *, out: str | Path | None = None, resume: bool = True,
             for net in model.nets.values():
                 net.compile()
         use_fused_optimizers(model.optimizers, device)
-        if dist.is_main:
-            rundir.write_config(run.to_dict())
         rng.seed_everything(run.train.seed, dist.rank)  # distinct training randomness per process
         trainer = Trainer(run, model, data, rundir, device=device, dist=dist, progress=progress)
-        return trainer.fit(resume_from), rundir
+        trainer.begin(resume_from)  # a resume that does not fit this run is refused here
+        # Only now is the run folder created or changed.
+        _on_main(dist, lambda: _make_ready(rundir, lock, created, run, clear=clear))
+        created.clear()
+        return trainer.fit(), rundir
+    except BaseException:
+        if dist.is_main:
+            _remove_created(created, rundir)
+        raise
     finally:
         lock.release()
 
 
-def _lock_and_prepare(rundir: RunDir, lock: RunLock, *, resume: bool, force: bool) -> Path | None:
-    """Take the run folder's lock (before touching anything in it), then make the folder ready."""
-    if rundir.root.exists() and not rundir.root.is_dir():
-        raise ConfigError(f"--out {rundir.root} is a file, not a folder")
-    rundir.root.mkdir(parents=True, exist_ok=True)
+def _lock_and_plan(rundir: RunDir, lock: RunLock, *, resume: bool, force: bool) -> tuple[Path | None, bool]:
+    """Take the lock of an existing run folder (before touching anything in it) and plan the start."""
+    if rundir.root.is_dir():
+        _take_lock(rundir, lock)
+    return rundir.plan(resume=resume, force=force)
+
+
+def _take_lock(rundir: RunDir, lock: RunLock) -> None:
     lock.acquire()
     if lock.taken_over_from is not None:
         print(f"Taking over run folder {rundir.root} from process {lock.taken_over_from}, which is no longer "
               "running", file=sys.stderr, flush=True)
-    return rundir.prepare(resume=resume, force=force)
+
+
+def _make_ready(rundir: RunDir, lock: RunLock, created: list[Path], run: RunConfig, *, clear: bool) -> None:
+    """Create (or clear) the run folder, lock it and write its config.yaml."""
+    missing = [p for p in (rundir.root, *rundir.root.parents) if not p.exists()]
+    rundir.root.mkdir(parents=True, exist_ok=True)
+    created.extend(missing)
+    _take_lock(rundir, lock)
+    rundir.make_ready(clear=clear)
+    rundir.write_config(run.to_dict())
+
+
+def _remove_created(created: list[Path], rundir: RunDir) -> None:
+    """Remove the folders a failed start created, if they hold nothing but ganzoo's skeleton."""
+    if not created or rundir.has_content():
+        return
+    for folder in (rundir.checkpoints, rundir.samples):
+        with contextlib.suppress(OSError):
+            folder.rmdir()
+    for path in (rundir.config_path, rundir.root / LOCK_NAME):
+        path.unlink(missing_ok=True)
+    for folder in created:  # deepest first
+        with contextlib.suppress(OSError):
+            folder.rmdir()
 
 
 def _on_main(dist: DistInfo, work: Callable[[], Any]) -> Any:

@@ -80,9 +80,26 @@ class RunDir:
                         pass
 
     def has_content(self) -> bool:
+        """Whether the folder holds anything but ganzoo's own skeleton of a run that never got going.
+
+        The skeleton is the lock, temporary files, empty `checkpoints/` and `samples/` folders, empty
+        logs and a `config.yaml` (what a start that failed or was killed before its first step leaves).
+        """
+        if not self.root.is_dir():
+            return False
         from ganzoo.engine.runlock import LOCK_NAME
 
-        return self.root.exists() and any(p.name != LOCK_NAME for p in self.root.iterdir())
+        skeleton_files = {LOCK_NAME, self.config_path.name, self.metrics_path.name, self.events_path.name}
+        for path in self.root.iterdir():
+            if path.name in (self.checkpoints.name, self.samples.name) and path.is_dir() and not path.is_symlink():
+                if any(not _is_temporary(p) for p in path.iterdir()):
+                    return True
+            elif path.name in skeleton_files and path.is_file():
+                if path.name in (self.metrics_path.name, self.events_path.name) and path.stat().st_size:
+                    return True
+            elif not _is_temporary(path):
+                return True
+        return False
 
     def clear_for_restart(self) -> None:
         """Remove what a previous run wrote here (only ganzoo's own files and folders)."""
@@ -92,13 +109,17 @@ class RunDir:
             if folder.exists():
                 shutil.rmtree(folder)
 
-    def prepare(self, *, resume: bool, force: bool) -> Path | None:
-        """Make the folder ready; return the checkpoint to resume from, if any."""
+    def plan(self, *, resume: bool, force: bool) -> tuple[Path | None, bool]:
+        """Decide, without changing anything: (the checkpoint to resume from, whether to clear the folder first).
+
+        Raises a one-line `ConfigError` for a folder that must not be used.
+        """
         if self.root.exists() and not self.root.is_dir():
             raise ConfigError(f"--out {self.root} is a file, not a folder")
-        self.remove_stale_temporaries()
         if resume and self.last.exists():
-            return self.last
+            return self.last, False
+        if not self.root.exists():
+            return None, False
         if self.has_content():
             if not resume and not force:
                 raise ConfigError(
@@ -110,9 +131,20 @@ class RunDir:
                     f"run folder {self.root} is not empty but holds no checkpoints/{LAST} to resume from; "
                     "add --force to start over there or choose another --out"
                 )
+        return None, True
+
+    def make_ready(self, *, clear: bool) -> None:
+        """Clear what `plan` said to clear, remove stale temporary files and create the skeleton."""
+        self.remove_stale_temporaries()
+        if clear:
             self.clear_for_restart()
         self.create()
-        return None
+
+    def prepare(self, *, resume: bool, force: bool) -> Path | None:
+        """Make the folder ready; return the checkpoint to resume from, if any."""
+        resume_from, clear = self.plan(resume=resume, force=force)
+        self.make_ready(clear=clear)
+        return resume_from
 
     # -- writers ----------------------------------------------------------------------------
     def write_config(self, data: Mapping[str, Any]) -> None:
@@ -165,6 +197,10 @@ class RunDir:
         periodic = self.periodic_checkpoints()
         for old in periodic[: max(0, len(periodic) - keep)]:
             old.unlink(missing_ok=True)
+
+
+def _is_temporary(path: Path) -> bool:
+    return path.is_file() and (TEMPORARY_RE.fullmatch(path.name) is not None or path.name.startswith(".tmp"))
 
 
 def _append_jsonl(path: Path, record: Mapping[str, Any]) -> None:

@@ -146,12 +146,30 @@ class Trainer:
             return None
 
     # -- the loop ---------------------------------------------------------------------------
-    def fit(self, resume_from: Path | None = None) -> TrainResult:
-        start_time = time.perf_counter()
+    def begin(self, resume_from: Path | None = None) -> None:
+        """Attach the data and restore `resume_from` (checking it fits this run); writes nothing.
+
+        `fit` calls it unless it was called first (to check a resume before the run folder is touched).
+        """
         self.model.attach_data(self.data)
         self.preview_inputs = self._make_preview_inputs()
         if resume_from is not None:
             self.load(resume_from)
+        self._begun_from: Path | None = resume_from
+        self._begun = True
+
+    @property
+    def finished(self) -> bool:
+        """Whether the run length is reached already (a resumed run that has nothing left to do)."""
+        return self.step >= self.total_steps or self._epochs_reached()
+
+    def fit(self, resume_from: Path | None = None) -> TrainResult:
+        start_time = time.perf_counter()
+        if getattr(self, "_begun", False):
+            resume_from = self._begun_from
+        else:
+            self.begin(resume_from)
+        self._begun = False  # a later fit() begins again
         if self.rundir is not None and self.dist.is_main and resume_from is not None:
             self.rundir.truncate_after(self.step)
         if self.ema is not None:
