@@ -145,3 +145,57 @@ def test_the_skeleton_of_a_start_killed_during_set_up_does_not_block_the_same_co
     refused = train_cli(toy_env, other, "--steps", "2")
     assert refused.returncode == 2 and "not empty" in refused.stderr
     assert snapshot(other) == {"notes.txt": b"keep me"}
+
+
+@pytest.mark.slow  # four CLI runs: over 10 s on an idle 2-core machine
+def test_the_same_command_without_out_continues_its_run_and_says_when_it_is_finished(toy_env, tmp_path):
+    env = {**toy_env, "COLUMNS": "40"}  # narrow: nothing printed may wrap
+    first = run_cli("train", "toy", "--steps", "6", "--log-every", "3", env=env, cwd=tmp_path)
+    assert first.returncode == 0, first.stderr
+    (folder,) = (tmp_path / "runs").iterdir()
+    rel = f"runs/{folder.name}"
+    lines = first.stderr.splitlines()
+    assert lines[0] == f"Training toy in {rel} (new run)"  # the run folder, before any step
+    assert f"  next         ganzoo sample {rel}/checkpoints/last.safetensors --n 64 --out samples.png" in lines
+
+    before = snapshot(folder)
+    again = run_cli("train", "toy", "--steps", "6", "--log-every", "3", env=env, cwd=tmp_path)
+    assert again.returncode == 0, again.stderr
+    assert f"toy in {rel} is already finished: 6 of 6 steps" in again.stderr
+    assert "  train longer   ganzoo train toy --log-every 3 --steps 12" in again.stderr.splitlines()
+    assert "Finished" not in again.stderr
+    assert snapshot(folder) == before  # nothing rewritten
+
+    longer = run_cli("train", "toy", "--steps", "9", "--log-every", "3", env=env, cwd=tmp_path)
+    assert longer.returncode == 0, longer.stderr
+    assert longer.stderr.splitlines()[0] == f"Resuming toy from step 6 in {rel}"
+    assert read_header(folder / "checkpoints/last.safetensors")["step"] == 9
+
+    other = run_cli("train", "toy", "--steps", "3", "--seed", "5", env=env, cwd=tmp_path)  # another run
+    assert other.returncode == 0 and "(new run)" in other.stderr
+    assert len(list((tmp_path / "runs").iterdir())) == 2
+
+
+@pytest.mark.slow  # two long CLI runs: over 10 s on an idle 2-core machine
+def test_after_ctrl_c_the_identical_command_resumes(toy_env, tmp_path):
+    args = [sys.executable, "-m", "ganzoo", "train", "toy", "--steps", "1000000", "--checkpoint-every", "10"]
+    env = {**os.environ, **toy_env, "COLUMNS": "200"}
+    first = subprocess.Popen(args, cwd=tmp_path, stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True, env=env)
+    deadline = time.time() + 600
+    while not list(tmp_path.glob("runs/*/checkpoints/last.safetensors")) and time.time() < deadline:
+        assert first.poll() is None, first.communicate()[1][-2000:]
+        time.sleep(0.1)
+    stderr = stop(first, signal.SIGINT)
+    assert first.returncode == 130, stderr
+    (folder,) = (tmp_path / "runs").iterdir()
+    step = read_header(folder / "checkpoints/last.safetensors")["step"]
+    assert step > 0
+
+    second = subprocess.Popen(args, cwd=tmp_path, stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True,
+                              env=env)
+    try:
+        line = second.stderr.readline().strip()
+    finally:
+        stop(second, signal.SIGINT)
+    assert line == f"Resuming toy from step {step} in runs/{folder.name}"
+    assert len(list((tmp_path / "runs").iterdir())) == 1

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import subprocess
 import sys
-from datetime import datetime
 
 import click
 
@@ -28,11 +27,8 @@ def strip_nproc(args: list[str]) -> list[str]:
 
 def launch_distributed(ctx: click.Context, nproc: int) -> int:
     """Run `nproc` copies of this training command with torch.distributed.run; return its exit code."""
+    # Without --out, every process derives the same run folder from the options (and process 0's is used).
     args = strip_nproc(sys.argv[1:])
-    if "--out" not in args and not any(a.startswith("--out=") for a in args):
-        # Every process must agree on the run folder: choose it here.
-        name = ctx.info_name or "run"
-        args += ["--out", f"runs/{name}-{datetime.now().strftime('%Y%m%d-%H%M%S')}"]
     command = [
         sys.executable, "-m", "torch.distributed.run", "--standalone", f"--nproc-per-node={nproc}",
         "-m", "ganzoo", *args,

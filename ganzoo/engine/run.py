@@ -24,6 +24,17 @@ from ganzoo.errors import ConfigError, GanzooError
 from ganzoo.run_config import RunConfig
 from ganzoo.specs import ModelSpec
 
+
+class AlreadyFinished(Exception):
+    """The run in the folder has already reached its length: nothing to train (nothing was changed)."""
+
+    def __init__(self, folder: Path, step: int, total: int, *, by_epochs: bool, epochs: int | None,
+                 checkpoint: Path, task: str) -> None:
+        super().__init__(f"{folder} is already finished at step {step}")
+        self.folder, self.step, self.total, self.checkpoint, self.task = folder, step, total, checkpoint, task
+        self.by_epochs, self.epochs = by_epochs, epochs
+
+
 #: Config fields filled from the data set when the config leaves them as None.
 DATA_FILLED_FIELDS = {"channels": "channels", "num_classes": "num_classes"}
 
@@ -95,7 +106,7 @@ def train(run: RunConfig, *, out: str | Path | None = None, resume: bool = True,
     if dist.enabled and device.type == "cuda":
         device = torch.device("cuda", dist.local_rank)
     spec = model_spec(run)
-    folder = Path(out) if out else default_run_folder(run.name)
+    folder = Path(out) if out else default_run_folder(run.to_dict(), spec.default_data)
     folder = Path(dist.broadcast_object(str(folder)))
     rundir = RunDir(folder)
     lock = RunLock(folder)  # one trainer per run folder, held by process 0
@@ -122,6 +133,14 @@ def train(run: RunConfig, *, out: str | Path | None = None, resume: bool = True,
         rng.seed_everything(run.train.seed, dist.rank)  # distinct training randomness per process
         trainer = Trainer(run, model, data, rundir, device=device, dist=dist, progress=progress)
         trainer.begin(resume_from)  # a resume that does not fit this run is refused here
+        if resume_from is not None and trainer.finished:
+            by_epochs = run.train.steps is None and run.train.epochs is not None
+            raise AlreadyFinished(folder, trainer.step, trainer.total_steps, by_epochs=by_epochs,
+                                  epochs=trainer.epochs_done, checkpoint=resume_from, task=spec.task)
+        if dist.is_main:
+            from ganzoo.engine.run_messages import say, start_line
+
+            say(start_line(run.name, folder, trainer.step if resume_from is not None else None))
         # Only now is the run folder created or changed.
         _on_main(dist, lambda: _make_ready(rundir, lock, created, run, clear=clear))
         created.clear()
@@ -217,6 +236,7 @@ def _sigterm_exits() -> Iterator[None]:
 
 def _train_and_report(run: RunConfig, *, out: str | None, resume: bool, force: bool, progress: bool,
                       dist: DistInfo) -> int:
+    from ganzoo.engine.run_messages import finished_lines, say, summary_lines
     from ganzoo.engine.trainer import Interrupted
 
     try:
@@ -224,25 +244,19 @@ def _train_and_report(run: RunConfig, *, out: str | None, resume: bool, force: b
             result, rundir = train(run, out=out, resume=resume, force=force, progress=progress, dist=dist)
         except Interrupted as stop:
             if dist.is_main:
-                where = f" --out {Path(stop.checkpoint).parent.parent}" if stop.checkpoint else ""
-                print(f"Stopped at step {stop.step}; checkpoint written to {stop.checkpoint}. "
-                      f"Resume with the same command{where}.", file=sys.stderr)
+                say(f"Stopped at step {stop.step}; checkpoint written to {stop.checkpoint}. "
+                    "Resume with the same command.")
             return stop.exit_code
+        except AlreadyFinished as done:
+            if dist.is_main:
+                for line in finished_lines(run.name, done.folder, done.step, done.total, by_epochs=done.by_epochs,
+                                           epochs=done.epochs, checkpoint=done.checkpoint, task=done.task,
+                                           argv=sys.argv[1:]):
+                    say(line)
+            return 0
         if dist.is_main:
-            _summary(run, rundir, result)
+            for line in summary_lines(run.name, rundir.root, result, model_spec(run).task):
+                say(line)
         return 0
     finally:
         shutdown(dist)
-
-
-def _summary(run: RunConfig, rundir: RunDir, result: Any) -> None:
-    from rich.console import Console
-
-    console = Console(stderr=True, highlight=False)
-    console.print(f"[bold]Finished[/bold] {run.name}: {result.steps} steps in {result.seconds:.0f} s")
-    console.print(f"  run folder   {rundir.root}")
-    if result.samples:
-        console.print(f"  samples      {result.samples[-1]}")
-    if result.last_checkpoint:
-        console.print(f"  checkpoint   {result.last_checkpoint}")
-        console.print(f"  next         ganzoo sample {result.last_checkpoint} --out samples.png")

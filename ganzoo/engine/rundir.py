@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import re
 import shutil
 from collections.abc import Mapping
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -24,8 +24,36 @@ STALE_SECONDS = 600.0
 PERIODIC_RE = re.compile(r"step-(\d+)\.safetensors")
 
 
-def default_run_folder(name: str) -> Path:
-    return Path("runs") / f"{name}-{datetime.now().strftime('%Y%m%d-%H%M%S')}"
+#: The training options a resume must keep (with the model's options): what identifies a run.
+IDENTITY_TRAIN_OPTIONS = ("seed", "batch_size", "data")
+
+
+def run_identity(config: Mapping[str, Any], default_data: str = "") -> dict[str, Any]:
+    """What makes two runs the same run: the model, its options, and the seed, batch size and data.
+
+    Run length, intervals, EMA, balance and speed options may change between a run and its resume,
+    so they are not part of it. `config` is a run config as a dict (`RunConfig.to_dict()`).
+    """
+    train = dict(config.get("train") or {})
+    if not train.get("data"):
+        train["data"] = default_data
+    return {
+        "name": config.get("name"),
+        "model": config.get("model") or {},
+        "train": {key: train.get(key) for key in IDENTITY_TRAIN_OPTIONS},
+    }
+
+
+def default_run_folder(config: Mapping[str, Any], default_data: str = "") -> Path:
+    """`runs/NAME-DATA-HASH`: the same model with the same identity (`run_identity`) gets the same folder.
+
+    So running the same command again finds the run it started, and continues it.
+    """
+    identity = run_identity(config, default_data)
+    digest = hashlib.sha256(json.dumps(identity, sort_keys=True, default=str).encode()).hexdigest()[:8]
+    data = str(identity["train"]["data"] or "")
+    label = re.sub(r"[^a-z0-9]+", "-", Path(data.rstrip("/\\")).name.lower()).strip("-")[:24]
+    return Path("runs") / "-".join(part for part in (str(identity["name"]), label, digest) if part)
 
 
 class RunDir:

@@ -184,8 +184,6 @@ class Trainer:
         health.start(self.step)
         self._open_tensorboard()
         progress = Progress(self.total_steps, start=self.step, description=self.run.name, enabled=self.show_progress)
-        if resume_from is not None:
-            progress.message(f"Resuming {self.run.name} from step {self.step} ({resume_from})")
         self._last_log_images = self.ctx.images_seen
         interrupted: Interrupted | None = None
         try:
