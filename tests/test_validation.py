@@ -201,8 +201,12 @@ def test_option_values_are_checked_fully(args, message, tmp_path, toy_registry, 
 
 def test_a_batch_too_small_for_batch_norm_is_one_line(tmp_path, toy_registry, capsys):
     # the toy generator's BatchNorm1d sees one value per channel in a batch of one image
-    line = one_error(*ganzoo(capsys, "train", "toy", "--batch-size", 1, "--steps", 1, "--out", tmp_path / "run")[::2])
+    code, _, err = ganzoo(capsys, "train", "toy", "--batch-size", 1, "--steps", 1, "--out", tmp_path / "run")
+    started = f"Training toy in {tmp_path / 'run'} (new run)\n"  # the run folder is shown as training starts
+    assert err.startswith(started)
+    line = one_error(code, err.removeprefix(started))
     assert "a batch of 1 is too small for toy's batch normalisation" in line and "use a larger --batch-size" in line
+    assert not (tmp_path / "run").exists()  # it failed at its first step: no run folder is left behind
 
 
 @pytest.mark.parametrize("value", ["skip-d:nan", "skip-d:inf", "skip-d:-inf"])

@@ -143,7 +143,6 @@ def train(run: RunConfig, *, out: str | Path | None = None, resume: bool = True,
             say(start_line(run.name, folder, trainer.step if resume_from is not None else None))
         # Only now is the run folder created or changed.
         _on_main(dist, lambda: _make_ready(rundir, lock, created, run, clear=clear))
-        created.clear()
         return trainer.fit(), rundir
     except BaseException:
         if dist.is_main:
@@ -178,7 +177,11 @@ def _make_ready(rundir: RunDir, lock: RunLock, created: list[Path], run: RunConf
 
 
 def _remove_created(created: list[Path], rundir: RunDir) -> None:
-    """Remove the folders a failed start created, if they hold nothing but ganzoo's skeleton."""
+    """Remove the folders a failed start created, if they hold nothing but ganzoo's skeleton.
+
+    A run that fails at its first step (a batch its model cannot use, say) leaves nothing behind; one
+    that logged, sampled or checkpointed anything (a Ctrl-C checkpoint, a non-finite-loss event) is kept.
+    """
     if not created or rundir.has_content():
         return
     for folder in (rundir.checkpoints, rundir.samples):
