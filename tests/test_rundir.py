@@ -110,3 +110,15 @@ def test_a_lock_file_left_by_a_dead_process_is_taken_over(tmp_path):
         assert lock.taken_over_from == dead
     finally:
         lock.release()
+
+
+def test_training_a_finished_run_again_returns_its_result_and_changes_nothing(toy_registry, tmp_path):
+    from ganzoo.testing import smoke_train
+
+    out = tmp_path / "run"
+    first = smoke_train("toy", out, steps=4)
+    before = {p: p.read_bytes() for p in sorted(out.rglob("*")) if p.is_file()}
+    again = smoke_train("toy", out, steps=4)  # as `ganzoo stylize --run-dir` does with the same steps
+    assert again.steps == first.steps == 4 and again.last_checkpoint == out / "checkpoints/last.safetensors"
+    assert again.samples == first.samples[-1:] or again.samples == first.samples
+    assert {p: p.read_bytes() for p in sorted(out.rglob("*")) if p.is_file()} == before

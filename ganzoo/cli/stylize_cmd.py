@@ -273,7 +273,7 @@ def _optimise(flags: Mapping[str, Any], *, steps: int | None, set_items: tuple[s
     folder = Path(run_dir) if run_dir else Path(tempfile.mkdtemp(prefix="ganzoo-stylize-"))
     try:
         try:
-            result, _ = train(run, out=folder, resume=True, progress=True)
+            result, _ = train(run, out=folder, resume=True, progress=True, announce=bool(run_dir))
         except Interrupted as stop:
             where = f"; rerun the same command to continue from {stop.checkpoint}" if run_dir else ""
             raise GanzooError(f"stopped at step {stop.step}{where}", exit_code=stop.exit_code) from None

@@ -91,10 +91,13 @@ def load_data(run: RunConfig, spec: ModelSpec) -> tuple[RunConfig, DataSource]:
 
 
 def train(run: RunConfig, *, out: str | Path | None = None, resume: bool = True, force: bool = False,
-          progress: bool = True, dist: DistInfo | None = None) -> tuple[Any, RunDir]:
+          progress: bool = True, dist: DistInfo | None = None, announce: bool = False,
+          stop_if_finished: bool = False) -> tuple[Any, RunDir]:
     """Train `run` into the run folder `out` (resuming from its last checkpoint when there is one).
 
-    Returns (TrainResult, RunDir); raises `Interrupted` after a SIGINT/SIGTERM checkpoint.
+    Returns (TrainResult, RunDir); raises `Interrupted` after a SIGINT/SIGTERM checkpoint. A run that
+    has already reached its length is left as it is: its result is returned, or with `stop_if_finished`
+    `AlreadyFinished` is raised. With `announce`, process 0 prints the run folder as training starts.
     """
     from ganzoo.engine import rng
     from ganzoo.engine.speed import tune_host_allocator, use_fused_optimizers
@@ -134,10 +137,12 @@ def train(run: RunConfig, *, out: str | Path | None = None, resume: bool = True,
         trainer = Trainer(run, model, data, rundir, device=device, dist=dist, progress=progress)
         trainer.begin(resume_from)  # a resume that does not fit this run is refused here
         if resume_from is not None and trainer.finished:
+            if not stop_if_finished:
+                return trainer.result_so_far(resume_from), rundir
             by_epochs = run.train.steps is None and run.train.epochs is not None
             raise AlreadyFinished(folder, trainer.step, trainer.total_steps, by_epochs=by_epochs,
                                   epochs=trainer.epochs_done, checkpoint=resume_from, task=spec.task)
-        if dist.is_main:
+        if announce and dist.is_main:
             from ganzoo.engine.run_messages import say, start_line
 
             say(start_line(run.name, folder, trainer.step if resume_from is not None else None))
@@ -244,7 +249,8 @@ def _train_and_report(run: RunConfig, *, out: str | None, resume: bool, force: b
 
     try:
         try:
-            result, rundir = train(run, out=out, resume=resume, force=force, progress=progress, dist=dist)
+            result, rundir = train(run, out=out, resume=resume, force=force, progress=progress, dist=dist,
+                                   announce=True, stop_if_finished=True)
         except Interrupted as stop:
             if dist.is_main:
                 say(f"Stopped at step {stop.step}; checkpoint written to {stop.checkpoint}. "

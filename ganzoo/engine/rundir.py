@@ -208,6 +208,15 @@ class RunDir:
     def stage_sample_path(self, tag: str) -> Path:
         return self.samples / f"stage-{tag}.png"
 
+    def samples_written(self) -> list[Path]:
+        """The sample grids `samples/step-N.png`, oldest first."""
+        found = []
+        for path in self.samples.glob("step-*.png"):
+            match = re.fullmatch(r"step-(\d+)\.png", path.name)
+            if match:
+                found.append((int(match.group(1)), path))
+        return [path for _, path in sorted(found)]
+
     def periodic_checkpoint(self, step: int) -> Path:
         return self.checkpoints / f"step-{step:06d}.safetensors"
 

@@ -163,6 +163,11 @@ class Trainer:
         """Whether the run length is reached already (a resumed run that has nothing left to do)."""
         return self.step >= self.total_steps or self._epochs_reached()
 
+    def result_so_far(self, checkpoint: Path | None) -> TrainResult:
+        """The result of a run that has nothing left to do (after `begin`), its sample grids included."""
+        samples = self.rundir.samples_written() if self.rundir is not None else []
+        return TrainResult(self.step, self.epochs_done, checkpoint, samples)
+
     def fit(self, resume_from: Path | None = None) -> TrainResult:
         start_time = time.perf_counter()
         if getattr(self, "_begun", False):
