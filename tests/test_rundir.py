@@ -122,3 +122,43 @@ def test_training_a_finished_run_again_returns_its_result_and_changes_nothing(to
     assert again.steps == first.steps == 4 and again.last_checkpoint == out / "checkpoints/last.safetensors"
     assert again.samples == first.samples[-1:] or again.samples == first.samples
     assert {p: p.read_bytes() for p in sorted(out.rglob("*")) if p.is_file()} == before
+
+
+def test_a_lock_still_held_by_the_workers_of_a_dead_trainer_says_to_try_again(tmp_path):
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    import pytest
+
+    from ganzoo.engine.runlock import RunLock, pid_alive
+    from ganzoo.errors import ConfigError
+
+    folder = tmp_path / "run"
+    folder.mkdir()
+    # A trainer takes the lock, forks a worker (which inherits the flock) and dies without cleaning up.
+    script = (
+        "import os, sys, time\n"
+        "from ganzoo.engine.runlock import RunLock\n"
+        f"RunLock({str(folder)!r}).acquire()\n"
+        "worker = os.fork()\n"
+        "if worker == 0:\n"
+        "    devnull = os.open(os.devnull, os.O_WRONLY); os.dup2(devnull, 1); os.dup2(devnull, 2)\n"
+        "    time.sleep(60); os._exit(0)\n"
+        "print(os.getpid(), worker, flush=True); os._exit(0)\n"
+    )
+    trainer = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True, timeout=120)
+    pid, worker = (int(v) for v in trainer.stdout.split())
+    try:
+        assert not pid_alive(pid) and pid_alive(worker)
+        with pytest.raises(ConfigError, match=f"what is left of process {pid}, which has ended.*try again"):
+            RunLock(folder).acquire()
+    finally:
+        os.kill(worker, signal.SIGKILL)  # the worker this test made
+    deadline = time.time() + 30
+    while pid_alive(worker) and time.time() < deadline:
+        time.sleep(0.05)
+    with RunLock(folder) as lock:  # once the worker is gone, the lock is taken over
+        assert lock.taken_over_from == pid

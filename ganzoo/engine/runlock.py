@@ -76,9 +76,15 @@ class RunLock:
                 text = _read(fd)
                 os.close(fd)
                 pid, host = _holder(text)
-                who = f"process {pid}" + (f" on {host}" if host and host != socket.gethostname() else "")
+                here = not host or host == socket.gethostname()
+                who = f"process {pid}" + ("" if here else f" on {host}")
                 if not pid:
                     who = "another process"
+                elif here and not pid_alive(pid):  # its data-loader workers (forked) still hold the flock
+                    raise ConfigError(
+                        f"run folder {self.folder} is still locked by what is left of process {pid}, which has "
+                        "ended (its data-loader workers exit within seconds); try again in a few seconds"
+                    ) from None
                 raise ConfigError(
                     f"run folder {self.folder} is in use by {who} (another ganzoo train); wait for it to "
                     "finish or stop it (Ctrl-C), or choose another --out"
