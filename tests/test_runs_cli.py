@@ -199,3 +199,23 @@ def test_after_ctrl_c_the_identical_command_resumes(toy_env, tmp_path):
         stop(second, signal.SIGINT)
     assert line == f"Resuming toy from step {step} in runs/{folder.name}"
     assert len(list((tmp_path / "runs").iterdir())) == 1
+
+
+@pytest.mark.slow  # several starts killed at different moments, then a run: over 10 s
+def test_a_start_killed_during_set_up_never_blocks_the_same_command(toy_env, tmp_path):
+    out = tmp_path / "run"
+    env = {**os.environ, **toy_env}
+    for delay in (0.5, 1.5, 3.0):  # while importing, resolving, loading data or building the model
+        proc = subprocess.Popen([sys.executable, "-m", "ganzoo", "train", "toy", "--out", str(out), "--steps", "3"],
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
+        time.sleep(delay)
+        if proc.poll() is None:
+            proc.kill()
+        proc.wait()
+        if (out / "checkpoints/last.safetensors").exists():
+            break  # this machine trained 3 steps before the kill: nothing left to check
+        assert not out.exists() or not any(
+            p.name not in {"checkpoints", "samples", "config.yaml", LOCK_NAME} for p in out.iterdir())
+    again = train_cli(toy_env, out, "--steps", "3")
+    assert again.returncode == 0, again.stderr
+    assert read_header(out / "checkpoints/last.safetensors")["step"] == 3
