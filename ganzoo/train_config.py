@@ -23,6 +23,8 @@ class TrainConfig:
     """Run length, batch, seed, device, precision and the run folder's bookkeeping."""
 
     data: str | None = option(None, "Data reference (built-in name, folder, named set); default: the model's own.")
+    subset: int | None = option(None, "Train on this many items of the training set, spread evenly over it "
+                                      "(a fixed choice); none: all of it.", min=1)
     steps: int | None = option(None, "Training steps (generator updates); default: the model's own budget.", min=1)
     epochs: int | None = option(None, "Stop after this many passes over the data (instead of --steps).", min=1)
     batch_size: int = option(64, "Images per step (per process when distributed).", min=1)

@@ -21,6 +21,7 @@ from ganzoo.augment.augmentation import AUGMENT_STREAM, Augmentation
 from ganzoo.augment.spec import parse_augment
 from ganzoo.data.source import DataSource
 from ganzoo.data.stream import BatchStream
+from ganzoo.data.subset import training_subset
 from ganzoo.engine import rng
 from ganzoo.engine.balance import BalancePolicy
 from ganzoo.engine.checkpoint import Checkpoint, load_checkpoint, load_module_state, save_checkpoint
@@ -82,7 +83,7 @@ class Trainer:
         self.run = run
         self.train_cfg = run.train
         self.model = model
-        self.data = data
+        self.data = data = training_subset(data, getattr(run.train, "subset", None))
         self.rundir = rundir
         self.device = device
         self.dist = dist or DistInfo()
@@ -559,7 +560,7 @@ class Trainer:
                 "resume with the same options, or start over with --no-resume --force or another --out"
             )
         saved_train = ck.config.get("train", {})
-        for key in ("seed", "batch_size", "data"):
+        for key in ("seed", "batch_size", "data", "subset"):
             if key in saved_train and saved_train[key] != getattr(self.train_cfg, key):
                 raise ConfigError(
                     f"the run in {Path(ck.path).parent.parent} was trained with {key}={saved_train[key]!r}, "
