@@ -254,10 +254,11 @@ class Registry:
     def list_models(
         self, pattern: str | None = None, task: str | None = None, pretrained: bool = False
     ) -> list[ModelSpec]:
-        """Installed models matching a glob `pattern` (on name or alias), a task, and having weights."""
+        """Installed models matching a glob `pattern` (on name or alias, any case), a task, and having weights."""
         out = []
+        pattern = pattern.lower() if pattern else pattern
         for spec in self.model_specs():
-            names = (spec.name, *spec.aliases)
+            names = [n.lower() for n in (spec.name, *spec.aliases)]
             if pattern and not any(fnmatch.fnmatchcase(n, pattern) or pattern in n for n in names):
                 continue
             if task and spec.task != task:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 from ganzoo.registry import suggest
 from ganzoo.testing.kit import run_cli
 
@@ -25,3 +27,8 @@ def test_cli_matches_and_suggests_across_case():
     typo = run_cli("train", "DCGN")
     assert typo.returncode != 0
     assert typo.stderr.strip() == "Error: unknown model 'DCGN'. Did you mean: dcgan, cgan? See 'ganzoo list'."
+
+
+def test_list_patterns_ignore_case():
+    listed = run_cli("list", "DCGAN", "--json", check=True)
+    assert [row["name"] for row in json.loads(listed.stdout)] == ["dcgan"]

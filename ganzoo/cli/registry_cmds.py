@@ -57,7 +57,7 @@ def list_cmd(pattern: str | None, task: str | None, pretrained: bool, available:
         for entry in registry.catalogue.models.values():
             if entry.name in installed_names:
                 continue
-            if pattern and not (fnmatch.fnmatchcase(entry.name, pattern) or pattern in entry.name):
+            if pattern and not (fnmatch.fnmatchcase(entry.name, pattern.lower()) or pattern.lower() in entry.name):
                 continue
             if task and entry.task != task:
                 continue
