@@ -133,7 +133,8 @@ def _make_bar(console):
 
     class _FittedProgress(RichProgress):
         def get_renderables(self):
-            width = console.width  # rich asks for a first rendering before `self.live` exists
+            # One column spare: a line exactly as wide as the terminal wraps the cursor on some terminals.
+            width = console.width - 1  # (rich asks for a first rendering before `self.live` exists)
             rows = []
             for task in self.tasks:
                 if not task.visible:
