@@ -205,7 +205,8 @@ def _sampling_progress(n: int, batch_size: int):
 
     from ganzoo.cli._output import stderr_console
 
-    with Progress(transient=True, disable=n <= batch_size, console=stderr_console()) as progress:
+    console = stderr_console()
+    with Progress(transient=True, disable=n <= batch_size or not console.is_terminal, console=console) as progress:
         task = progress.add_task("sampling", total=n)
         yield lambda count: progress.advance(task, count)
 
@@ -329,7 +330,7 @@ def translate_cmd(source: str, inputs: tuple[str, ...], direction: str, size: in
         meta["ganzoo:mode"] = used_mode
     notes = 0
     console = stderr_console()
-    with torch.inference_mode(), Progress(transient=False, console=console) as progress:
+    with torch.inference_mode(), Progress(transient=False, console=console, disable=not console.is_terminal) as progress:
         task = progress.add_task(f"translating {direction}", total=len(files))
         for group in _same_size_batches(files, size, batch_size):
             pictures = []
@@ -338,7 +339,7 @@ def translate_cmd(source: str, inputs: tuple[str, ...], direction: str, size: in
                 if note:
                     notes += 1
                     if notes <= MAX_NOTES:
-                        progress.console.print(f"{path.name}: {note}", markup=False, highlight=False)
+                        console.print(f"{path.name}: {note}", markup=False, highlight=False, soft_wrap=True)
                 pictures.append(picture)
             batch = torch.cat(pictures).contiguous(memory_format=torch.channels_last)
             outputs = loaded.translate(batch, direction=direction, mode=mode)
