@@ -78,7 +78,7 @@ def _tmux_train(width: int, tmp_path: Path, env: dict[str, str]) -> list[str]:
 def test_training_bar_in_a_real_terminal(width, tmp_path, toy_env):
     lines = _tmux_train(width, tmp_path, toy_env)
     bar = [ln for ln in lines if FIGURES.search(ln)]
-    assert bar, "\n".join(lines)
+    assert len(bar) == 1, "one bar, no stale copy of an earlier frame:\n" + "\n".join(lines)
     match = FIGURES.search(bar[-1])
     assert match.group(1) == match.group(2) == "40"
     assert match.group(3) == "0:00:00"
