@@ -78,7 +78,7 @@ def _run_params() -> list[click.Parameter]:
     return [
         click.Option(["--out", "out"], type=click.Path(file_okay=False), default=None,
                      help="Run folder [default: runs/NAME-DATA-HASH, the same for the same model options, seed, "
-                          "batch size and data]. An existing run there is resumed."),
+                          "batch size, data and subset]. An existing run there is resumed."),
         click.Option(["--config", "config_file"], type=click.Path(dir_okay=False), default=None,
                      help="YAML file of options (a run's config.yaml works)."),
         click.Option(["--set", "set_items"], multiple=True, metavar="KEY=VALUE",

@@ -24,12 +24,13 @@ STALE_SECONDS = 600.0
 PERIODIC_RE = re.compile(r"step-(\d+)\.safetensors")
 
 
-#: The training options a resume must keep (with the model's options): what identifies a run.
-IDENTITY_TRAIN_OPTIONS = ("seed", "batch_size", "data")
+#: The training options a resume must keep (with the model's options): what identifies a run. The
+#: Trainer refuses a resume that changes one of them; the default run folder is derived from them.
+IDENTITY_TRAIN_OPTIONS = ("seed", "batch_size", "data", "subset")
 
 
 def run_identity(config: Mapping[str, Any], default_data: str = "") -> dict[str, Any]:
-    """What makes two runs the same run: the model, its options, and the seed, batch size and data.
+    """What makes two runs the same run: the model, its options, and the seed, batch size, data and subset.
 
     Run length, intervals, EMA, balance and speed options may change between a run and its resume,
     so they are not part of it. `config` is a run config as a dict (`RunConfig.to_dict()`).
