@@ -302,3 +302,9 @@ def test_augmentation_state_round_trip_continues_identically() -> None:
     other = Augmentation("diffaugment", seed=2)
     other.load_state_dict(a.state_dict())  # another kind starts fresh
     assert torch.equal(other.generator.get_state(), Augmentation("diffaugment", seed=2).generator.get_state())
+
+
+def test_ada_refuses_other_channel_counts_in_one_line() -> None:
+    with pytest.raises(ConfigError, match="gray or RGB images, not 4 channels; use --augment diffaugment"):
+        Augmentation("ada:p=0.5", seed=0)(torch.zeros(2, 4, 8, 8))
+    assert Augmentation("diffaugment", seed=0)(torch.zeros(2, 4, 8, 8)).shape == (2, 4, 8, 8)

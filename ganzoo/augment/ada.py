@@ -27,6 +27,8 @@ from collections.abc import Sequence
 import torch
 import torch.nn.functional as F
 
+from ganzoo.errors import ConfigError
+
 # -- strengths (the paper's values) ---------------------------------------------------------------
 INT_TRANSLATION_MAX = 0.125  # integer translation, relative to the side
 SCALE_STD = 0.2  # log2 standard deviation of isotropic scaling
@@ -49,7 +51,8 @@ def ada_augment(images: torch.Tensor, p: float, groups: Sequence[str], generator
     """`images` (N x C x H x W, C = 1 or 3, in [-1, 1]) with the transforms of `groups` at probability p."""
     n, channels, height, width = images.shape
     if channels not in (1, 3):
-        raise ValueError(f"ADA augments gray or RGB images, not {channels} channels")
+        raise ConfigError(f"--augment ada transforms gray or RGB images, not {channels} channels; "
+                          "use --augment diffaugment")
     params = draw_parameters(n, p, generator)
     warp = torch.eye(3).expand(n, 3, 3)
     if "blit" in groups:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -82,3 +83,11 @@ def test_cli_train_and_sample_a_label(tmp_path: Path) -> None:
     assert len(files) == 3 and all("label7" in f.name for f in files)
     got = run_cli("sample", str(run), "--n", "3", "--label", "10", "--out", str(tmp_path / "bad"), env=env)
     assert got.returncode != 0 and "out of range" in got.stderr and "Traceback" not in got.stderr
+
+
+def test_augmentation_applies_to_the_conditional_gan_too(tmp_path: Path) -> None:
+    report = check_resume("cgan", tmp_path, steps=4, split=2, overrides=TINY,
+                          train_overrides={**QUIET, "augment": "ada:p=0.5,kimg=0.1"})
+    assert report.exact
+    rows = [json.loads(line) for line in (tmp_path / "resumed/metrics.jsonl").read_text().splitlines()]
+    assert all("augment_p" in r for r in rows if "loss_g" in r)

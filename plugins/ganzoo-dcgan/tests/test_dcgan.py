@@ -90,3 +90,30 @@ def test_cli_train_writes_the_run_folder_and_samples(tmp_path: Path) -> None:
     assert got.returncode == 0, got.stderr
     files = sorted(out.glob("*.png"))
     assert len(files) == 5 and Image.open(files[0]).size == (32, 32)
+
+
+@pytest.mark.parametrize("augment", ["ada:p=0.3,kimg=0.1", "diffaugment:color,cutout"])
+def test_cli_train_with_augment_logs_it(tmp_path: Path, augment: str) -> None:
+    run = tmp_path / "run"
+    env = {"GANZOO_HOME": str(tmp_path / "home"), "OMP_NUM_THREADS": "1"}
+    got = run_cli("train", "dcgan", "--augment", augment, "--subset", "64", "--steps", "8", "--g-width", "8",
+                  "--d-width", "8", "--batch-size", "16", "--log-every", "2", "--diagnostics-every", "0",
+                  "--out", str(run), env=env)
+    assert got.returncode == 0, got.stderr
+    assert f"augment: {augment}" in (run / "config.yaml").read_text()
+    rows = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
+    logged = [r.get("augment_p") for r in rows if "loss_g" in r]
+    if augment.startswith("ada"):
+        # p starts at 0.3 and moves by 16 * 4 / 100 = 0.64 per adjustment (every 4 D batches), within [0, 1].
+        assert len(logged) == 4 and all(p is not None and 0 <= p <= 1 for p in logged)
+        assert any(p != 0.3 for p in logged)
+        assert all("augment_rt" in r for r in rows if "loss_g" in r and r["step"] >= 4)
+    else:
+        assert logged == [None] * 4
+
+
+def test_cli_refuses_a_bad_augment_in_one_line(tmp_path: Path) -> None:
+    got = run_cli("train", "dcgan", "--augment", "ada:bgcfnc", "--steps", "1", "--out", str(tmp_path / "run"),
+                  env={"GANZOO_HOME": str(tmp_path / "home")})
+    assert got.returncode != 0 and "Traceback" not in got.stderr
+    assert got.stderr.count("Error:") == 1 and "ADA pipeline 'bgcfnc'" in got.stderr

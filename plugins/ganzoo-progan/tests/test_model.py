@@ -181,3 +181,12 @@ def test_inconsistent_growth_state_is_refused(tmp_path: Path) -> None:
 
     with pytest.raises(CheckpointError, match="does not match the schedule"):
         model.on_train_start(Ctx())  # at 96 images the schedule is at alpha 0.5 of phase 1, not phase 2
+
+
+def test_augmentation_follows_the_growth_and_resumes_exactly(tmp_path: Path) -> None:
+    # ADA at every resolution (4x4 to 8x8 here), through the fade-in, with p moving every 4 critic batches.
+    report = check_resume("progan", tmp_path, steps=8, split=5, overrides=TINY,
+                          train_overrides={**QUIET, "augment": "ada:p=0.5,kimg=0.1"})
+    assert report.exact
+    logged = metrics(tmp_path / "resumed")
+    assert {r["resolution"] for r in logged} == {4.0, 8.0} and len({r["augment_p"] for r in logged}) >= 2

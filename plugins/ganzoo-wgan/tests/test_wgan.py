@@ -99,3 +99,19 @@ def test_cli_train_writes_the_run_folder(tmp_path: Path, name: str) -> None:
     assert (run / "checkpoints" / "last.safetensors").exists() and list((run / "samples").glob("*.png"))
     assert "d_steps: 5" in (run / "config.yaml").read_text()
     assert [r["step"] for r in rows(run)] == [1, 2]
+
+
+@pytest.mark.parametrize("name, augment", [("wgan_gp", "ada:p=0.5,kimg=0.1"), ("wgan_gp", "diffaugment"),
+                                           ("wgan", "ada:p=0.5,kimg=0.1")])
+def test_augmentation_trains_and_resumes_exactly(tmp_path: Path, name: str, augment: str) -> None:
+    report = check_resume(name, tmp_path, steps=4, split=2, overrides=TINY,
+                          train_overrides={**QUIET, "augment": augment})
+    assert report.exact
+    logged = rows(tmp_path / "resumed")
+    assert all(torch.isfinite(torch.tensor(r["loss_d"])) for r in logged)
+    if augment.startswith("ada"):
+        # Five critic batches a step, an adjustment every four: r_t (read at the midpoint of the critic's
+        # real and fake means, as a critic has no zero) is logged, and p has moved from its start.
+        rts = [r["augment_rt"] for r in logged if "augment_rt" in r]
+        assert rts and all(-1 <= rt <= 1 for rt in rts)
+        assert logged[-1]["augment_p"] != 0.5
