@@ -2,7 +2,8 @@
 
 The run folder is shown at the start, Ctrl-C stops with a checkpoint, the identical command resumes
 it (not from step 0) and finishes it, running it once more says it is finished, and a start that
-fails leaves no folder behind. (The progress bar's own layout is tested with the terminal code.)
+fails leaves no folder behind. While it trains, the bar on the 80-column screen shows step/total, img/s,
+elapsed time and ETA whole (the bar's layout itself is tested in test_progress_terminal.py).
 """
 
 from __future__ import annotations
@@ -60,6 +61,10 @@ class Terminal:
                 raise AssertionError(f"{pattern!r} never appeared; the terminal shows:\n{text[-3000:]}")
             time.sleep(0.2)
 
+    def visible(self) -> list[str]:
+        """The pane's visible lines as drawn (no history, no joining of wrapped lines)."""
+        return self.tmux("capture-pane", "-p", "-t", "user").splitlines()
+
     def close(self) -> None:
         subprocess.run(["tmux", "-L", self.socket, "kill-server"], capture_output=True, env=self.env)
 
@@ -80,6 +85,14 @@ def test_readme_train_command_in_an_80_column_terminal(tmp_path):
         deadline = time.time() + 600
         while not (folder / "metrics.jsonl").exists() and time.time() < deadline:
             time.sleep(0.1)
+        bar = re.compile(r"\b(\d+)/%d +[0-9.]+ img/s +\d+:\d\d:\d\d +ETA +(\d+:\d\d:\d\d|-:--:--)" % STEPS)
+        deadline = time.time() + 120
+        lines = term.visible()
+        while not any(bar.search(ln) for ln in lines) and time.time() < deadline:
+            time.sleep(0.1)
+            lines = term.visible()
+        assert any(bar.search(ln) for ln in lines), "no readable bar at 80 columns:\n" + "\n".join(lines)
+        assert all(len(ln) <= 80 for ln in lines)
         term.ctrl_c()
         stopped = term.wait_for(r"Stopped at step (\d+); checkpoint written to .*Resume with the same command\.",
                                 after=start.end())
