@@ -84,7 +84,10 @@ def train(run: RunConfig, *, out: str | Path | None = None, resume: bool = True,
     from ganzoo.engine.speed import tune_host_allocator, use_fused_optimizers
     from ganzoo.engine.trainer import Trainer
 
+    from ganzoo.threads import apply_threads
+
     tune_host_allocator()
+    threads = apply_threads(run.train.threads)
     device = resolve_device(run.train.device)
     dist = dist or DistInfo()
     if dist.enabled and device.type == "cuda":
@@ -97,10 +100,15 @@ def train(run: RunConfig, *, out: str | Path | None = None, resume: bool = True,
     if dist.is_main:
         resume_from = rundir.prepare(resume=resume, force=force)
     resume_from = dist.broadcast_object(resume_from)
+    recorded = None
     if resume_from is not None:
         header = read_header(resume_from)
         if header["name"] != run.name:
             raise ConfigError(f"{folder} holds a {header['name']!r} run, not {run.name!r}; choose another --out")
+        recorded = recorded_precision(header)
+    host = host_settings(run, device, threads, recorded)
+    if dist.is_main:
+        print(f"Using {host['threads_line']}; {host['precision_line']}", file=sys.stderr)
     if device.type == "cuda":
         torch.backends.cudnn.benchmark = True
     rng.seed_everything(run.train.seed)  # identical initial weights on every process
@@ -114,10 +122,43 @@ def train(run: RunConfig, *, out: str | Path | None = None, resume: bool = True,
             net.compile()
     use_fused_optimizers(model.optimizers, device)
     if dist.is_main:
-        rundir.write_config(run.to_dict())
+        rundir.write_config({**run.to_dict(), "host": host["record"]})
     rng.seed_everything(run.train.seed, dist.rank)  # distinct training randomness per process
     trainer = Trainer(run, model, data, rundir, device=device, dist=dist, progress=progress)
     return trainer.fit(resume_from), rundir
+
+
+def recorded_precision(header: dict[str, Any]) -> str | None:
+    """The precision mode a training checkpoint's run computed in (from its state's structure), if recorded."""
+    try:
+        mode = header["state_structure"]["precision"]["mode"]
+    except (KeyError, TypeError):
+        return None
+    return mode if mode in ("fp32", "bf16", "fp16") else None
+
+
+def host_settings(run: RunConfig, device: torch.device, threads: Any, recorded: str | None = None) -> dict[str, Any]:
+    """Threads, wait policy and the precision `auto` resolves to: one line each, and config.yaml's `host:`."""
+    from ganzoo.bench.machine import cpu_model, matrix_flags
+
+    requested = run.train.precision
+    if requested != "auto":
+        mode, why = requested, "as asked"
+    elif recorded is not None:
+        mode, why = recorded, "auto, kept as this run recorded it"
+    else:
+        from ganzoo.engine.auto_precision import choose_precision
+
+        choice = choose_precision(device)
+        mode, why = choice.mode, f"auto: {choice.reason}"
+    record = {
+        "threads": threads.threads, "threads_source": threads.source, "omp_wait": threads.wait,
+        "omp_wait_source": threads.wait_source,
+        "omp_wait_in_effect": threads.wait_in_time, "precision": mode, "precision_reason": why,
+        "device": str(device), "cpu": cpu_model(), "cpu_flags": " ".join(matrix_flags()),
+        "torch": str(torch.__version__),
+    }
+    return {"record": record, "threads_line": threads.describe(), "precision_line": f"precision {mode} ({why})"}
 
 
 def train_run(run: RunConfig, *, out: str | None = None, resume: bool = True, force: bool = False,
