@@ -63,7 +63,6 @@ class EngineSession:
         from ganzoo.engine.run import build_model, load_data
         from ganzoo.engine.speed import tune_host_allocator, use_fused_optimizers
         from ganzoo.engine.trainer import Trainer
-
         from ganzoo.threads import apply_threads
 
         tune_host_allocator()  # as ganzoo.engine.run.train does

@@ -18,7 +18,7 @@ import json
 import math
 import time
 from dataclasses import asdict, dataclass
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -155,7 +155,7 @@ def choose_precision(device: torch.device | str) -> PrecisionChoice:
     return _choose(device.type, device.index)
 
 
-@lru_cache(maxsize=None)
+@cache
 def _choose(kind: str, index: int | None) -> PrecisionChoice:
     device = torch.device(kind, index) if index is not None else torch.device(kind)
     if device.type not in ("cpu", "cuda"):

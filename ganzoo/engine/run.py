@@ -83,7 +83,6 @@ def train(run: RunConfig, *, out: str | Path | None = None, resume: bool = True,
     from ganzoo.engine import rng
     from ganzoo.engine.speed import tune_host_allocator, use_fused_optimizers
     from ganzoo.engine.trainer import Trainer
-
     from ganzoo.threads import apply_threads
 
     tune_host_allocator()
