@@ -14,7 +14,9 @@ and 5x as long in one user's report (docs/benchmarks.md, "Threads and wait polic
   training option), `GANZOO_THREADS`, `OMP_NUM_THREADS`, else the CPUs this process may use
   (its affinity mask, capped by a cgroup CPU quota).
 - `apply_threads(requested)` sets torch's intra-op threads to that and returns a `ThreadSettings`,
-  which the run prints once and records in config.yaml's `host:` section.
+  which the run prints once and records in config.yaml's `host:` section. In a process that loaded
+  torch before ganzoo could prepare it (a library user, a test session), a count chosen by neither
+  option nor environment keeps whatever the process set with `torch.set_num_threads`.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ from typing import Any
 from ganzoo.errors import ConfigError
 
 THREADS_ENV = "GANZOO_THREADS"
+HOST_SOURCE = "the CPUs this process may use"
 #: Environment settings that choose how idle OpenMP threads wait; any one set by the user wins.
 WAIT_VARIABLES = ("OMP_WAIT_POLICY", "GOMP_SPINCOUNT", "KMP_BLOCKTIME")
 #: What `prepare_environment` sets when the user set none of `WAIT_VARIABLES`.
@@ -134,7 +137,7 @@ def resolve_threads(requested: int | None) -> tuple[int, str]:
         raw = os.environ.get(name, "")
         if raw.strip():
             return _parse(raw, name), name
-    return host_threads(), "the CPUs this process may use"
+    return host_threads(), HOST_SOURCE
 
 
 def apply_threads(requested: int | None = None) -> ThreadSettings:
@@ -143,6 +146,9 @@ def apply_threads(requested: int | None = None) -> ThreadSettings:
 
     wait = prepare_environment()
     threads, source = resolve_threads(requested)
+    if source == HOST_SOURCE and not wait["in_time"]:
+        # Library use: torch was loaded (and perhaps set) by the caller before ganzoo; keep its setting.
+        threads, source = torch.get_num_threads(), "as this process set torch"
     if torch.get_num_threads() != threads:
         torch.set_num_threads(threads)
     return ThreadSettings(threads, source, wait["wait"], wait["source"], bool(wait["in_time"]))
