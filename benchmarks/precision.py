@@ -139,7 +139,7 @@ def measure(*, quick: bool = False, rounds: int | None = None, progress: Any = p
         results["models"][name] = measure_model(name, spec, n_rounds, progress)
         flops = _flops(name, spec)
         results["models"][name]["flops_per_step"] = flops
-        for key, v in results["models"][name]["variants"].items():
+        for v in results["models"][name]["variants"].values():
             if flops and "step_seconds" in v:
                 v["gflops"] = flops / v["step_seconds"] / 1e9
                 dtype = "bf16" if v["mode"] == "bf16" else "fp32"
@@ -203,4 +203,4 @@ def _targets(results: dict[str, Any]) -> list[str]:
     if bf16_host:
         frac = v.get("of_peak")
         row("dcgan: auto, fraction of the bf16 matmul peak", ">= 40%", frac, None if frac is None else frac >= 0.4)
-    return lines + [""]
+    return [*lines, ""]

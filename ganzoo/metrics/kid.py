@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 from ganzoo.errors import GanzooError
@@ -31,8 +33,78 @@ def mmd2_unbiased(x: np.ndarray, y: np.ndarray) -> float:
     return _mmd2_from_kernels(polynomial_kernel(x, x), polynomial_kernel(y, y), polynomial_kernel(x, y))
 
 
-FULL_KERNEL_LIMIT = 4096
-"""Up to this many samples per side, the kernel matrices are computed once and subsets index into them."""
+#: Kernel entries (8 bytes each) one batch of subsets may hold at once: 2**25, 256 MiB.
+BATCH_ENTRIES = 2**25
+
+
+def _draw_subsets(n_real: int, n_fake: int, m: int, num_subsets: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """The subsets' row indices (num_subsets x m each side), drawn in the order the estimate always used."""
+    rng = np.random.default_rng(seed)
+    xi = np.empty((num_subsets, m), dtype=np.int64)
+    yi = np.empty((num_subsets, m), dtype=np.int64)
+    for i in range(num_subsets):
+        xi[i] = rng.choice(n_real, m, replace=False)
+        yi[i] = rng.choice(n_fake, m, replace=False)
+    return xi, yi
+
+
+def _cube_kernel_(k: Any, d: int) -> Any:
+    """(k / d + 1)^3 in place (k holds dot products)."""
+    k.div_(d).add_(1.0)
+    cube = k * k
+    return cube.mul_(k)
+
+
+def _subset_sums(real: Any, fake: Any, xi: Any, yi: Any) -> tuple[Any, Any, Any]:
+    """Per subset: the sums over i != j of k(x_i, x_j) and of k(y_i, y_j), and the sum of k(x_i, y_j).
+
+    A batch of subsets is gathered at once (B x m x D per side) and each of its three kernel blocks
+    (XX, YY, XY) comes from one batched matrix product.
+    """
+    import torch
+
+    s, m = xi.shape
+    d = real.shape[1]
+    per_batch = max(1, BATCH_ENTRIES // (3 * m * m))
+    sxx, syy, sxy = [], [], []
+    for start in range(0, s, per_batch):
+        x, y = real[xi[start:start + per_batch]], fake[yi[start:start + per_batch]]
+        for z, out in ((x, sxx), (y, syy)):
+            k = _cube_kernel_(torch.bmm(z, z.transpose(1, 2)), d)
+            out.append(k.sum((1, 2)) - k.diagonal(dim1=1, dim2=2).sum(1))
+            del k
+        sxy.append(_cube_kernel_(torch.bmm(x, y.transpose(1, 2)), d).sum((1, 2)))
+    return torch.cat(sxx), torch.cat(syy), torch.cat(sxy)
+
+
+def _indicator(rows: int, idx: Any) -> Any:
+    """rows x subsets matrix with 1 where a row belongs to a subset."""
+    import torch
+
+    a = torch.zeros(rows, idx.shape[0], dtype=torch.float64)
+    a.scatter_(0, idx.T.contiguous(), 1.0)
+    return a
+
+
+def _full_kernel_sums(real: Any, fake: Any, xi: Any, yi: Any) -> tuple[Any, Any, Any]:
+    """`_subset_sums` from the whole kernel matrices: each subset sum is a'Ka, one product for all subsets."""
+    d = real.shape[1]
+    ax, ay = _indicator(real.shape[0], xi), _indicator(fake.shape[0], yi)
+    kxx = _cube_kernel_(real @ real.T, d)
+    sxx = ((kxx @ ax) * ax).sum(0) - (kxx.diagonal()[:, None] * ax).sum(0)
+    del kxx
+    kyy = _cube_kernel_(fake @ fake.T, d)
+    syy = ((kyy @ ay) * ay).sum(0) - (kyy.diagonal()[:, None] * ay).sum(0)
+    del kyy
+    kxy = _cube_kernel_(real @ fake.T, d)
+    sxy = ((kxy @ ay) * ax).sum(0)
+    return sxx, syy, sxy
+
+
+def _use_full_kernels(n_real: int, n_fake: int, m: int, num_subsets: int) -> bool:
+    """True when the whole kernel matrices fit in a batch and have fewer entries than the subsets' kernels."""
+    full = n_real * n_real + n_fake * n_fake + n_real * n_fake
+    return full <= min(3 * num_subsets * m * m, BATCH_ENTRIES)
 
 
 def kernel_distance(
@@ -45,26 +117,26 @@ def kernel_distance(
 ) -> tuple[float, float]:
     """(mean, std) of unbiased MMD^2 over `num_subsets` random subsets of `subset_size` from each side.
 
-    The subset size is reduced to the smaller sample when either side has fewer items.
+    The subset size is reduced to the smaller sample when either side has fewer items. All subsets
+    are computed together in float64: from the whole kernel matrices when they fit in `BATCH_ENTRIES`
+    and have fewer entries than the subsets' kernels, else a batch of subsets per matrix product.
     """
-    real = np.asarray(real, dtype=np.float64)
-    fake = np.asarray(fake, dtype=np.float64)
-    m = min(subset_size, real.shape[0], fake.shape[0])
+    import torch
+
+    real_np = np.asarray(real, dtype=np.float64)
+    fake_np = np.asarray(fake, dtype=np.float64)
+    m = min(subset_size, real_np.shape[0], fake_np.shape[0])
     if m < 2:
-        raise GanzooError(f"KID needs at least 2 samples per side, got {real.shape[0]} and {fake.shape[0]}")
-    rng = np.random.default_rng(seed)
-    full = max(real.shape[0], fake.shape[0]) <= FULL_KERNEL_LIMIT
-    if full:
-        kxx_all, kyy_all, kxy_all = (polynomial_kernel(real, real), polynomial_kernel(fake, fake),
-                                     polynomial_kernel(real, fake))
-    values = np.empty(num_subsets, dtype=np.float64)
-    for i in range(num_subsets):
-        xi = rng.choice(real.shape[0], m, replace=False)
-        yi = rng.choice(fake.shape[0], m, replace=False)
-        if full:
-            values[i] = _mmd2_from_kernels(kxx_all[np.ix_(xi, xi)], kyy_all[np.ix_(yi, yi)], kxy_all[np.ix_(xi, yi)])
+        raise GanzooError(f"KID needs at least 2 samples per side, got {real_np.shape[0]} and {fake_np.shape[0]}")
+    xi, yi = _draw_subsets(real_np.shape[0], fake_np.shape[0], m, num_subsets, seed)
+    with torch.no_grad():
+        real_t, fake_t = torch.from_numpy(real_np), torch.from_numpy(fake_np)
+        xi_t, yi_t = torch.from_numpy(xi), torch.from_numpy(yi)
+        if _use_full_kernels(real_np.shape[0], fake_np.shape[0], m, num_subsets):
+            sxx, syy, sxy = _full_kernel_sums(real_t, fake_t, xi_t, yi_t)
         else:
-            values[i] = mmd2_unbiased(real[xi], fake[yi])
+            sxx, syy, sxy = _subset_sums(real_t, fake_t, xi_t, yi_t)
+        values = ((sxx + syy) / (m * (m - 1)) - 2.0 * sxy / (m * m)).numpy()
     return float(values.mean()), float(values.std())
 
 
