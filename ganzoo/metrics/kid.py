@@ -48,11 +48,14 @@ def _draw_subsets(n_real: int, n_fake: int, m: int, num_subsets: int, seed: int)
     return xi, yi
 
 
-def _cube_kernel_(k: Any, d: int) -> Any:
-    """(k / d + 1)^3 in place (k holds dot products)."""
-    k.div_(d).add_(1.0)
-    cube = k * k
-    return cube.mul_(k)
+def _kernel(a: Any, b: Any, batched: bool) -> Any:
+    """(a b' / d + 1)^3 for every pair of rows (of each batch entry): one product, the rest in place."""
+    import torch
+
+    one = torch.ones((), dtype=a.dtype)
+    bt = b.transpose(-1, -2)
+    product = torch.baddbmm if batched else torch.addmm
+    return product(one, a, bt, alpha=1.0 / a.shape[-1]).pow_(3)
 
 
 def _subset_sums(real: Any, fake: Any, xi: Any, yi: Any) -> tuple[Any, Any, Any]:
@@ -64,16 +67,15 @@ def _subset_sums(real: Any, fake: Any, xi: Any, yi: Any) -> tuple[Any, Any, Any]
     import torch
 
     s, m = xi.shape
-    d = real.shape[1]
     per_batch = max(1, BATCH_ENTRIES // (3 * m * m))
     sxx, syy, sxy = [], [], []
     for start in range(0, s, per_batch):
         x, y = real[xi[start:start + per_batch]], fake[yi[start:start + per_batch]]
         for z, out in ((x, sxx), (y, syy)):
-            k = _cube_kernel_(torch.bmm(z, z.transpose(1, 2)), d)
+            k = _kernel(z, z, batched=True)
             out.append(k.sum((1, 2)) - k.diagonal(dim1=1, dim2=2).sum(1))
             del k
-        sxy.append(_cube_kernel_(torch.bmm(x, y.transpose(1, 2)), d).sum((1, 2)))
+        sxy.append(_kernel(x, y, batched=True).sum((1, 2)))
     return torch.cat(sxx), torch.cat(syy), torch.cat(sxy)
 
 
@@ -88,15 +90,14 @@ def _indicator(rows: int, idx: Any) -> Any:
 
 def _full_kernel_sums(real: Any, fake: Any, xi: Any, yi: Any) -> tuple[Any, Any, Any]:
     """`_subset_sums` from the whole kernel matrices: each subset sum is a'Ka, one product for all subsets."""
-    d = real.shape[1]
     ax, ay = _indicator(real.shape[0], xi), _indicator(fake.shape[0], yi)
-    kxx = _cube_kernel_(real @ real.T, d)
+    kxx = _kernel(real, real, batched=False)
     sxx = ((kxx @ ax) * ax).sum(0) - (kxx.diagonal()[:, None] * ax).sum(0)
     del kxx
-    kyy = _cube_kernel_(fake @ fake.T, d)
+    kyy = _kernel(fake, fake, batched=False)
     syy = ((kyy @ ay) * ay).sum(0) - (kyy.diagonal()[:, None] * ay).sum(0)
     del kyy
-    kxy = _cube_kernel_(real @ fake.T, d)
+    kxy = _kernel(real, fake, batched=False)
     sxy = ((kxy @ ay) * ax).sum(0)
     return sxx, syy, sxy
 
