@@ -158,6 +158,9 @@ def markdown(results: dict[str, Any], machine: dict[str, Any], date: str) -> str
     lines = [f"Measured {date} with `python benchmarks/run.py --section precision` on {machine['cpu']} "
              f"({machine['cores']} cores; flags: {', '.join(machine.get('cpu_flags') or []) or 'none of note'}), "
              f"torch {machine['torch']}, {machine['threads']} threads."]
+    if results.get("quick"):
+        lines += ["", "**Quick profile** (`--quick`: tiny sizes and single rounds, a smoke check of the section, "
+                      "not the figures the targets are about)."]
     if load[0] > 0.5:
         lines += ["", f"**Provisional**: the machine was shared with other work (1-minute load average "
                       f"{load[0]:.2f} on {machine['cores']} cores when the run started); rerun on a quiet machine."]

@@ -119,6 +119,9 @@ def markdown(results: dict[str, Any], machine: dict[str, Any], date: str) -> str
              f"({machine['cores']} cores; flags: {', '.join(machine.get('cpu_flags') or []) or 'none of note'}), "
              f"torch {machine['torch']}: the default `ganzoo train dcgan` model and data, batch 64, fp32, "
              f"median of {results['rounds']} alternating rounds of {results['steps']} steps."]
+    if results.get("quick"):
+        lines += ["", "**Quick profile** (`--quick`: one round of 2 steps per setting, a smoke check of the section, "
+                      "not the figures the targets are about)."]
     if busy:
         lines.append("")
         lines.append(f"**Provisional**: the machine was shared with other work while this ran (1-minute load "
