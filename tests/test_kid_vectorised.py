@@ -32,27 +32,34 @@ def _features(n_real, n_fake, d, seed=0):
     return real, fake
 
 
-@pytest.mark.parametrize("path", ["full kernels", "subset batches"])
+@pytest.mark.parametrize("path", ["whole kernels", "subset batches"])
 @pytest.mark.parametrize(("n_real", "n_fake", "d", "subsets", "size"),
                          [(300, 200, 16, 7, 150), (120, 120, 64, 30, 1000), (90, 400, 8, 5, 50)])
 def test_vectorised_kid_equals_the_per_subset_loop(monkeypatch, path, n_real, n_fake, d, subsets, size):
-    monkeypatch.setattr(kid, "_use_full_kernels", lambda *a: path == "full kernels")
-    if path == "subset batches":
-        # Tiny batches: several batched products, the last one partial.
-        monkeypatch.setattr(kid, "BATCH_ENTRIES", 3 * min(size, n_real, n_fake) ** 2 * 2)
+    whole = path == "whole kernels"
+    choices = []
+    monkeypatch.setattr(kid, "_use_whole_kernel", lambda *a: choices.append(whole) or whole)
+    if not whole:
+        # Tiny batches: several batched products per block, the last one partial.
+        monkeypatch.setattr(kid, "BATCH_ENTRIES", min(size, n_real, n_fake) ** 2 * 2)
     real, fake = _features(n_real, n_fake, d)
-    calls = []
-    for name in ("_full_kernel_sums", "_subset_sums"):
-        original = getattr(kid, name)
-        monkeypatch.setattr(kid, name, lambda *a, _o=original, _n=name: calls.append(_n) or _o(*a))
     mean, std = kid.kernel_distance(real, fake, num_subsets=subsets, subset_size=size, seed=4)
     want_mean, want_std = oracle_kernel_distance(real, fake, num_subsets=subsets, subset_size=size, seed=4)
-    assert calls == (["_full_kernel_sums"] if path == "full kernels" else ["_subset_sums"])
+    assert choices == [whole] * 3  # real-real, fake-fake and real-fake blocks
     assert mean == pytest.approx(want_mean, rel=1e-11, abs=1e-15)
     assert std == pytest.approx(want_std, rel=1e-9, abs=1e-15)
 
 
-def test_the_cheaper_path_is_chosen():
-    assert kid._use_full_kernels(1000, 1000, 1000, 100)  # the kernels once, not 100 subsets' worth
-    assert not kid._use_full_kernels(10000, 10000, 1000, 100)  # 3e8 entries: more than one batch holds
-    assert not kid._use_full_kernels(4000, 4000, 100, 10)  # subsets much smaller than the sample
+def test_each_block_takes_the_cheaper_way():
+    # ganzoo eval's common case: 901 reference digits against 10,000 generated images, subsets of 901.
+    assert kid._use_whole_kernel(901, 901, 901, 100)  # every subset of the reference is all of it
+    assert kid._use_whole_kernel(901, 10000, 901, 100)  # 9e6 entries once, not 100 blocks of 8e5
+    assert not kid._use_whole_kernel(10000, 10000, 901, 100)  # 1e8 entries: subsets are cheaper
+    assert not kid._use_whole_kernel(6000, 6000, 1000, 100)  # fewer than the subsets' but over a batch
+
+
+def test_a_mixed_choice_still_gives_the_loops_numbers():
+    real, fake = _features(60, 700, 32, seed=2)  # real-real whole, fake-fake by subsets, real-fake whole
+    mean, std = kid.kernel_distance(real, fake, num_subsets=40, subset_size=100, seed=9)
+    want = oracle_kernel_distance(real, fake, num_subsets=40, subset_size=100, seed=9)
+    assert (mean, std) == pytest.approx(want, rel=1e-10)

@@ -58,27 +58,6 @@ def _kernel(a: Any, b: Any, batched: bool) -> Any:
     return product(one, a, bt, alpha=1.0 / a.shape[-1]).pow_(3)
 
 
-def _subset_sums(real: Any, fake: Any, xi: Any, yi: Any) -> tuple[Any, Any, Any]:
-    """Per subset: the sums over i != j of k(x_i, x_j) and of k(y_i, y_j), and the sum of k(x_i, y_j).
-
-    A batch of subsets is gathered at once (B x m x D per side) and each of its three kernel blocks
-    (XX, YY, XY) comes from one batched matrix product.
-    """
-    import torch
-
-    s, m = xi.shape
-    per_batch = max(1, BATCH_ENTRIES // (3 * m * m))
-    sxx, syy, sxy = [], [], []
-    for start in range(0, s, per_batch):
-        x, y = real[xi[start:start + per_batch]], fake[yi[start:start + per_batch]]
-        for z, out in ((x, sxx), (y, syy)):
-            k = _kernel(z, z, batched=True)
-            out.append(k.sum((1, 2)) - k.diagonal(dim1=1, dim2=2).sum(1))
-            del k
-        sxy.append(_kernel(x, y, batched=True).sum((1, 2)))
-    return torch.cat(sxx), torch.cat(syy), torch.cat(sxy)
-
-
 def _indicator(rows: int, idx: Any) -> Any:
     """rows x subsets matrix with 1 where a row belongs to a subset."""
     import torch
@@ -88,24 +67,40 @@ def _indicator(rows: int, idx: Any) -> Any:
     return a
 
 
-def _full_kernel_sums(real: Any, fake: Any, xi: Any, yi: Any) -> tuple[Any, Any, Any]:
-    """`_subset_sums` from the whole kernel matrices: each subset sum is a'Ka, one product for all subsets."""
-    ax, ay = _indicator(real.shape[0], xi), _indicator(fake.shape[0], yi)
-    kxx = _kernel(real, real, batched=False)
-    sxx = ((kxx @ ax) * ax).sum(0) - (kxx.diagonal()[:, None] * ax).sum(0)
-    del kxx
-    kyy = _kernel(fake, fake, batched=False)
-    syy = ((kyy @ ay) * ay).sum(0) - (kyy.diagonal()[:, None] * ay).sum(0)
-    del kyy
-    kxy = _kernel(real, fake, batched=False)
-    sxy = ((kxy @ ay) * ax).sum(0)
-    return sxx, syy, sxy
+def _use_whole_kernel(n_a: int, n_b: int, m: int, num_subsets: int) -> bool:
+    """True when the whole n_a x n_b kernel fits in a batch and has fewer entries than the subsets' blocks."""
+    return n_a * n_b <= min(num_subsets * m * m, BATCH_ENTRIES)
 
 
-def _use_full_kernels(n_real: int, n_fake: int, m: int, num_subsets: int) -> bool:
-    """True when the whole kernel matrices fit in a batch and have fewer entries than the subsets' kernels."""
-    full = n_real * n_real + n_fake * n_fake + n_real * n_fake
-    return full <= min(3 * num_subsets * m * m, BATCH_ENTRIES)
+def _block_sums(a: Any, b: Any, ia: Any, ib: Any, *, same: bool) -> Any:
+    """Per subset s, the sum of k(a_i, b_j) over i in ia[s], j in ib[s] (i != j when `same`: b is a, ib is ia).
+
+    Either the whole kernel of a and b once, each subset's sum then being u' K v with 0/1 indicator
+    vectors (one product for all subsets), or, when that is larger, a batch of subsets' blocks per
+    batched matrix product; `_use_whole_kernel` picks the one with fewer kernel entries.
+    """
+    import torch
+
+    s, m = ia.shape
+    if _use_whole_kernel(a.shape[0], b.shape[0], m, s):
+        k = _kernel(a, b, batched=False)
+        ua = _indicator(a.shape[0], ia)
+        ub = ua if same else _indicator(b.shape[0], ib)
+        total = ((k @ ub) * ua).sum(0)
+        if same:
+            total -= (k.diagonal()[:, None] * ua).sum(0)
+        return total
+    per_batch = max(1, BATCH_ENTRIES // (m * m))
+    sums = []
+    for start in range(0, s, per_batch):
+        x = a[ia[start:start + per_batch]]
+        k = _kernel(x, x if same else b[ib[start:start + per_batch]], batched=True)
+        total = k.sum((1, 2))
+        if same:
+            total -= k.diagonal(dim1=1, dim2=2).sum(1)
+        sums.append(total)
+        del k
+    return torch.cat(sums)
 
 
 def kernel_distance(
@@ -119,8 +114,8 @@ def kernel_distance(
     """(mean, std) of unbiased MMD^2 over `num_subsets` random subsets of `subset_size` from each side.
 
     The subset size is reduced to the smaller sample when either side has fewer items. All subsets
-    are computed together in float64: from the whole kernel matrices when they fit in `BATCH_ENTRIES`
-    and have fewer entries than the subsets' kernels, else a batch of subsets per matrix product.
+    are computed together in float64, each of the three kernel blocks (real-real, fake-fake,
+    real-fake) the cheaper way (`_block_sums`): the same numbers as one subset at a time.
     """
     import torch
 
@@ -133,10 +128,9 @@ def kernel_distance(
     with torch.no_grad():
         real_t, fake_t = torch.from_numpy(real_np), torch.from_numpy(fake_np)
         xi_t, yi_t = torch.from_numpy(xi), torch.from_numpy(yi)
-        if _use_full_kernels(real_np.shape[0], fake_np.shape[0], m, num_subsets):
-            sxx, syy, sxy = _full_kernel_sums(real_t, fake_t, xi_t, yi_t)
-        else:
-            sxx, syy, sxy = _subset_sums(real_t, fake_t, xi_t, yi_t)
+        sxx = _block_sums(real_t, real_t, xi_t, xi_t, same=True)
+        syy = _block_sums(fake_t, fake_t, yi_t, yi_t, same=True)
+        sxy = _block_sums(real_t, fake_t, xi_t, yi_t, same=False)
         values = ((sxx + syy) / (m * (m - 1)) - 2.0 * sxy / (m * m)).numpy()
     return float(values.mean()), float(values.std())
 
