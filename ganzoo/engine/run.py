@@ -106,8 +106,6 @@ def train(run: RunConfig, *, out: str | Path | None = None, resume: bool = True,
             raise ConfigError(f"{folder} holds a {header['name']!r} run, not {run.name!r}; choose another --out")
         recorded = recorded_precision(header)
     host = host_settings(run, device, threads, recorded)
-    if dist.is_main:
-        print(f"Using {host['threads_line']}; {host['precision_line']}", file=sys.stderr)
     if device.type == "cuda":
         torch.backends.cudnn.benchmark = True
     rng.seed_everything(run.train.seed)  # identical initial weights on every process
@@ -124,6 +122,7 @@ def train(run: RunConfig, *, out: str | Path | None = None, resume: bool = True,
         rundir.write_config({**run.to_dict(), "host": host["record"]})
     rng.seed_everything(run.train.seed, dist.rank)  # distinct training randomness per process
     trainer = Trainer(run, model, data, rundir, device=device, dist=dist, progress=progress)
+    trainer.start_messages.append(f"Using {host['threads_line']}; {host['precision_line']}")
     return trainer.fit(resume_from), rundir
 
 

@@ -124,6 +124,8 @@ class Trainer:
         self._last_logs: dict[str, float] = {}
         self._tensorboard = None
         self.health: Health | None = None
+        #: Lines shown once the first step of this session has succeeded (e.g. threads and precision).
+        self.start_messages: list[str] = []
 
     # -- set-up -----------------------------------------------------------------------------
     def _run_length(self) -> int:
@@ -177,6 +179,8 @@ class Trainer:
                     with health.capture(self.step + 1):  # gradient norms at a diagnostics step
                         logs = self._train_step()
                     self.step += 1
+                    while self.start_messages:  # after the first step: a run that fails at once shows only its error
+                        progress.message(self.start_messages.pop(0))
                     self.precision.end_step()
                     if self.ema is not None:
                         self.ema.update()
