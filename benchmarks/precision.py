@@ -181,6 +181,8 @@ def markdown(results: dict[str, Any], machine: dict[str, Any], date: str) -> str
             lines.append(f"| {key} | {v['mode']} | {_time(v['step_seconds'])} | {v['images_per_s']:.2f} | "
                          f"{v.get('vs_fp32', 0):.2f}x | {gflops} | {of_peak} | {compiled} |")
         lines.append("")
+    lines += ["Compile time is the first step's excess over the median; `auto compiled` follows `fp32 compiled` "
+              "in the same process, so where `auto` is fp32 it reuses that compiled code and shows almost none.", ""]
     lines += _targets(results)
     return "\n".join(lines) + "\n"
 
