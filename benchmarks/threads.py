@@ -118,7 +118,7 @@ def markdown(results: dict[str, Any], machine: dict[str, Any], date: str) -> str
     lines = [f"Measured {date} with `python benchmarks/run.py --section threads` on {machine['cpu']} "
              f"({machine['cores']} cores; flags: {', '.join(machine.get('cpu_flags') or []) or 'none of note'}), "
              f"torch {machine['torch']}: the default `ganzoo train dcgan` model and data, batch 64, fp32, "
-             f"median of {results['rounds']} alternating rounds of {results['steps']} steps."]
+             f"median of {results['rounds']} alternating rounds, {results['steps']} timed steps each."]
     if results.get("quick"):
         lines += ["", "**Quick profile** (`--quick`: one round of 2 steps per setting, a smoke check of the section, "
                       "not the figures the targets are about)."]
