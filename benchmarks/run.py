@@ -4,6 +4,8 @@
     python benchmarks/run.py --write-docs     # ... and regenerate docs/benchmarks.md's measured section
     python benchmarks/run.py --quick          # tiny sizes: checks that every part runs (about a minute)
     python benchmarks/run.py --only dcgan,cyclegan --rounds 7
+    python benchmarks/run.py --section threads [--write-docs]     # threads and wait policy, idle and busy
+    python benchmarks/run.py --section precision [--write-docs]   # fp32, bf16, auto, channels-last, compile
 
 Sections: `peak` (fp32 matmul peak), `dcgan` and `cyclegan` (alternating rounds against the plain
 reference loops in benchmarks/reference_*.py), `data` (data-loading share with the built-in data and
@@ -169,16 +171,76 @@ def run_scale(results: dict[str, Any], profile: dict[str, Any], out_dir: Path) -
     plot(result, out_dir / "bench-scaling.png", title="ganzoo dcgan (3 channels, fp32, CPU): step time and memory")
 
 
+#: Sections with their own generated block in docs/benchmarks.md (`--section NAME`).
+EXTRA_SECTIONS = ("threads", "precision")
+
+
+def run_extra_section(args: argparse.Namespace) -> int:
+    """`--section threads|precision`: measure, print the markdown, and with --write-docs replace its block."""
+    from ganzoo.threads import prepare_environment
+
+    prepare_environment()  # as the `ganzoo` command does, before torch loads
+    import torch
+
+    from ganzoo.bench import machine
+
+    info = machine.describe(torch.device("cpu"))
+    date = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    if args.section == "threads":
+        from benchmarks import threads
+
+        rounds = args.rounds or (1 if args.quick else 3)
+        results = threads.measure(rounds=rounds, steps=2 if args.quick else 10, warmup=1 if args.quick else 2,
+                                  progress=log)
+        results["quick"] = bool(args.quick)
+        text = threads.markdown(results, info, date)
+    else:
+        from benchmarks import precision
+
+        results = precision.measure(quick=args.quick, rounds=args.rounds, progress=log)
+        text = precision.markdown(results, info, date)
+    results.update(machine=info, date=date)
+    out_dir = args.out or Path(tempfile.mkdtemp(prefix="ganzoo-bench-"))
+    out_dir.mkdir(parents=True, exist_ok=True)
+    _write_json(out_dir / f"{args.section}.json", results)
+    print(text)
+    print(f"Results: {out_dir / f'{args.section}.json'}", file=sys.stderr)
+    if args.write_docs:  # a --quick table is written too, labelled as such (a smoke check of the section)
+        _write_json(ROOT / "benchmarks" / f"results-{args.section}.json", results)
+        replace_block(ROOT / "docs" / "benchmarks.md", args.section, text)
+        print(f"Wrote the {args.section} section of docs/benchmarks.md", file=sys.stderr)
+    return 0
+
+
+def replace_block(doc: Path, name: str, text: str) -> None:
+    """Replace what lies between `<!-- bench-NAME:begin ... -->` and `<!-- bench-NAME:end -->` in `doc`."""
+    content = doc.read_text(encoding="utf-8")
+    begin, end = f"<!-- bench-{name}:begin", f"<!-- bench-{name}:end -->"
+    start, stop = content.find(begin), content.find(end)
+    if start < 0 or stop < start:
+        raise SystemExit(f"{doc} has no block {begin} ... {end}")
+    head_end = content.index("-->", start) + 3
+    new = content[:head_end] + "\n\n" + text + "\n" + content[stop:]
+    tmp = doc.with_name(doc.name + ".tmp")
+    tmp.write_text(new, encoding="utf-8")
+    os.replace(tmp, doc)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="tiny sizes: check that every part runs")
     parser.add_argument("--only", default=",".join(SECTIONS), help=f"comma-separated sections ({', '.join(SECTIONS)})")
     parser.add_argument("--rounds", type=int, default=None, help="alternating rounds (default: 5; quick: 2)")
     parser.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's choice)")
+    parser.add_argument("--section", choices=EXTRA_SECTIONS, default=None,
+                        help="run one of the separately generated sections instead (its own table in "
+                             "docs/benchmarks.md)")
     parser.add_argument("--out", type=Path, default=None, help="folder for results.json and the plot")
     parser.add_argument("--write-docs", action="store_true",
                         help="also write benchmarks/results.json, docs/img/bench-scaling.png and docs/benchmarks.md")
     args = parser.parse_args(argv)
+    if args.section:
+        return run_extra_section(args)
     sections = [s.strip() for s in args.only.split(",") if s.strip()]
     unknown = set(sections) - set(SECTIONS)
     if unknown:

@@ -19,7 +19,7 @@ from ganzoo.errors import ConfigError
 from ganzoo.specs import ModelSpec
 from ganzoo.train_config import TrainConfig, check_limits
 
-_META_KEYS = {"name", "plugin", "plugin_version", "ganzoo_version", "format_version"}
+_META_KEYS = {"name", "plugin", "plugin_version", "ganzoo_version", "format_version", "host"}
 
 
 def load_config_class(spec: ModelSpec) -> type:

@@ -15,7 +15,7 @@ MAX_WORKERS_ENV = "GANZOO_MAX_WORKERS"
 WORKERS_PER_CPU = 2
 
 Device = Literal["auto", "cpu", "cuda", "mps"]
-Precision = Literal["fp32", "bf16", "fp16"]
+Precision = Literal["auto", "fp32", "bf16", "fp16"]
 
 
 @dataclass
@@ -30,7 +30,8 @@ class TrainConfig:
     batch_size: int = option(64, "Images per step (per process when distributed).", min=1)
     seed: int = option(0, "Seed for weights, latents, data order and augmentation (0 to 2**64-1).", min=0, max=SEED_MAX)
     device: Device = option("auto", "Where to train: auto picks cuda, then mps, then cpu.")
-    precision: Precision = option("fp32", "Arithmetic: fp32, bf16 autocast, or fp16 autocast with a loss scaler.")
+    precision: Precision = option("auto", "Arithmetic: fp32, bf16 autocast, or fp16 autocast with a loss scaler; auto: "
+                                          "bf16 where a probe of this device measures it faster, else fp32.")
     checkpoint_every: int = option(500, "Write checkpoints/last.safetensors every N steps.", min=1)
     keep: int = option(3, "Periodic checkpoints (step-N.safetensors) to keep besides last; 0 keeps none.", min=0)
     sample_every: int = option(250, "Write samples/step-N.png every N steps.", min=1)
@@ -38,6 +39,8 @@ class TrainConfig:
     ema_decay: float | None = option(None, "Generator EMA decay (e.g. 0.999); none: the model's default.", min=0, max=1)
     num_workers: int | None = option(None, "Data loader worker processes; none: chosen from the data set (at most "
                                            f"{WORKERS_PER_CPU} per CPU; {MAX_WORKERS_ENV} lifts it).", min=0)
+    threads: int | None = option(None, "CPU threads for torch; none: GANZOO_THREADS, else OMP_NUM_THREADS, else the "
+                                       "CPUs this process may use.", min=1)
     channels_last: bool = option(False, "Use channels-last memory format for convolutions.")
     compile: bool = option(False, "Compile the networks with torch.compile.")
     tensorboard: bool = option(False, "Also log scalars for TensorBoard (needs the tensorboard package).")

@@ -90,3 +90,25 @@ def test_budgets_stretch_only_on_a_machine_slower_than_nominal() -> None:
     slow = BackgroundRun(done, Path("run"), Path("home"), slowdown=1.5)
     assert slow.budget(300) == 450
     assert slow.timings(300) == "wall 1 s, one-thread CPU 1 s (budget 450 s, machine slowdown 1.50)"
+
+
+
+def test_a_skipped_test_gets_no_background_run() -> None:
+    """A `skip`, or a `skipif` whose condition is true (a bf16 run on a host without bf16), starts no run."""
+    from ganzoo.testing.fixtures import _skipped
+
+    class Item:
+        def __init__(self, *marks: pytest.MarkDecorator) -> None:
+            self.marks = [m.mark for m in marks]
+
+        def get_closest_marker(self, name: str):
+            return next((m for m in self.marks if m.name == name), None)
+
+        def iter_markers(self, name: str):
+            return (m for m in self.marks if m.name == name)
+
+    background = pytest.mark.background_cli("train", "dcgan")
+    assert _skipped(Item(pytest.mark.skipif(True, reason="no bf16"), background))
+    assert _skipped(Item(pytest.mark.skip(reason="off"), background))
+    assert not _skipped(Item(pytest.mark.skipif(False, reason="has bf16"), background))
+    assert not _skipped(Item(background))

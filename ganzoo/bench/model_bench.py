@@ -120,7 +120,8 @@ def bench_model(
     step_time = TimeStats.of([r.seconds for r in records])
     total_seconds = sum(r.seconds for r in records)
     images_per_step = sum(r.images for r in records) / len(records)
-    mm = matmul_peak(session.device, peak_dtype(run.train.precision), size=peak_size) if peak else None
+    mode = session.trainer.precision.mode  # what `auto` resolved to
+    mm = matmul_peak(session.device, peak_dtype(mode), size=peak_size) if peak else None
     gflops = flops.total / step_time.median / 1e9 if flops is not None else None
     info = machine.describe(session.device)
     info["load_average_before"] = load_before
@@ -129,7 +130,7 @@ def bench_model(
         plugin=session.spec.plugin,
         data=run.train.data or "",
         device=str(session.device),
-        precision=run.train.precision,
+        precision=mode,
         batch_size=session.batch_size,
         image_size=getattr(run.model, "image_size", None),
         channels_last=bool(run.train.channels_last),

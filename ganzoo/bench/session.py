@@ -63,10 +63,12 @@ class EngineSession:
         from ganzoo.engine.run import build_model, load_data
         from ganzoo.engine.speed import tune_host_allocator, use_fused_optimizers
         from ganzoo.engine.trainer import Trainer
+        from ganzoo.threads import apply_threads
 
         tune_host_allocator()  # as ganzoo.engine.run.train does
         train = {"diagnostics_every": 0, "steps": planned_steps, **dict(train_overrides or {})}
         run, spec = resolve_run(name, overrides=overrides, train_overrides=train, set_items=set_items)
+        self.threads = apply_threads(run.train.threads)
         self.device = resolve_device(run.train.device)
         if self.device.type == "cuda":
             torch.backends.cudnn.benchmark = True

@@ -115,6 +115,9 @@ def cli(debug: bool) -> None:
 def main(argv: list[str] | None = None, prog_name: str = "ganzoo") -> None:
     """Entry point: runs the CLI and turns user errors into one `Error: ...` line and an exit code."""
     args = list(sys.argv[1:] if argv is None else argv)
+    from ganzoo.threads import prepare_environment
+
+    prepare_environment()  # OpenMP's wait policy is read when torch loads: before any command imports it
     if "--debug" in args:
         os.environ["GANZOO_DEBUG"] = "1"
     try:

@@ -24,8 +24,8 @@ def _ms(seconds: float) -> str:
 @click.option("--batch-size", type=click.IntRange(min=1), default=None, help="Images per step [default: the model's].")
 @click.option("--image-size", type=click.IntRange(min=1), default=None,
               help="The model's image_size option [default: the model's].")
-@click.option("--precision", type=click.Choice(["fp32", "bf16", "fp16"]), default=None,
-              help="Arithmetic [default: fp32]; the matmul peak is measured in the same type.")
+@click.option("--precision", type=click.Choice(["auto", "fp32", "bf16", "fp16"]), default=None,
+              help="Arithmetic [default: auto, as for training]; the matmul peak is measured in the type used.")
 @click.option("--device", type=click.Choice(["auto", "cpu", "cuda", "mps"]), default=None,
               help="Where to train [default: auto].")
 @click.option("--data", "data", default=None, metavar="REF", help="Training data [default: the model's built-in data].")

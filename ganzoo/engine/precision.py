@@ -28,6 +28,10 @@ def resolve_device(name: str) -> torch.device:
     return torch.device(name)
 
 
+#: The values of `--precision`.
+MODES = ("auto", "fp32", "bf16", "fp16")
+
+
 @dataclass
 class Precision:
     """How forward passes are computed and losses scaled on one device."""
@@ -36,15 +40,23 @@ class Precision:
     device: torch.device
     channels_last: bool = False
     scaler: Any = field(default=None)
+    #: What was asked for: a mode, or "auto" (then `mode` is what `auto` resolved to).
+    requested: str = ""
 
     @classmethod
     def create(cls, mode: str, device: torch.device, *, channels_last: bool = False) -> Precision:
-        if mode not in ("fp32", "bf16", "fp16"):
-            raise ConfigError(f"--precision must be fp32, bf16 or fp16, got {mode!r}")
+        """`mode` is fp32, bf16, fp16 or auto (resolved by `ganzoo.engine.auto_precision.choose_precision`)."""
+        if mode not in MODES:
+            raise ConfigError(f"--precision must be auto, fp32, bf16 or fp16, got {mode!r}")
+        requested = mode
+        if mode == "auto":
+            from ganzoo.engine.auto_precision import choose_precision
+
+            mode = choose_precision(device).mode
         scaler = None
         if mode == "fp16":
             scaler = torch.amp.GradScaler(device.type)
-        return cls(mode, device, channels_last, scaler)
+        return cls(mode, device, channels_last, scaler, requested)
 
     @property
     def dtype(self) -> torch.dtype | None:
@@ -69,5 +81,10 @@ class Precision:
         return {"mode": self.mode, "scaler": self.scaler.state_dict() if self.scaler is not None else {}}
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
+        """Restore the loss scale; a run asked for `auto` keeps the mode its checkpoint recorded."""
+        recorded = state.get("mode")
+        if self.requested == "auto" and recorded in ("fp32", "bf16", "fp16") and recorded != self.mode:
+            self.mode = recorded
+            self.scaler = torch.amp.GradScaler(self.device.type) if recorded == "fp16" else None
         if self.scaler is not None and state.get("scaler"):
             self.scaler.load_state_dict(state["scaler"])

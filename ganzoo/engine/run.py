@@ -102,8 +102,10 @@ def train(run: RunConfig, *, out: str | Path | None = None, resume: bool = True,
     from ganzoo.engine import rng
     from ganzoo.engine.speed import tune_host_allocator, use_fused_optimizers
     from ganzoo.engine.trainer import Trainer
+    from ganzoo.threads import apply_threads
 
     tune_host_allocator()
+    threads = apply_threads(run.train.threads)
     device = resolve_device(run.train.device)
     dist = dist or DistInfo()
     if dist.enabled and device.type == "cuda":
@@ -117,10 +119,13 @@ def train(run: RunConfig, *, out: str | Path | None = None, resume: bool = True,
     try:
         # Everything that can be checked is checked before anything is created or changed.
         resume_from, clear = _on_main(dist, lambda: _lock_and_plan(rundir, lock, resume=resume, force=force))
+        recorded = None
         if resume_from is not None:
             header = read_header(resume_from)
             if header["name"] != run.name:
                 raise ConfigError(f"{folder} holds a {header['name']!r} run, not {run.name!r}; choose another --out")
+            recorded = recorded_precision(header)
+        host = host_settings(run, device, threads, recorded)
         if device.type == "cuda":
             torch.backends.cudnn.benchmark = True
         rng.seed_everything(run.train.seed)  # identical initial weights on every process
@@ -135,6 +140,7 @@ def train(run: RunConfig, *, out: str | Path | None = None, resume: bool = True,
         use_fused_optimizers(model.optimizers, device)
         rng.seed_everything(run.train.seed, dist.rank)  # distinct training randomness per process
         trainer = Trainer(run, model, data, rundir, device=device, dist=dist, progress=progress)
+        trainer.start_messages.append(f"Using {host['threads_line']}; {host['precision_line']}")
         trainer.begin(resume_from)  # a resume that does not fit this run is refused here
         if resume_from is not None and trainer.finished:
             if not stop_if_finished:
@@ -147,7 +153,7 @@ def train(run: RunConfig, *, out: str | Path | None = None, resume: bool = True,
 
             say(start_line(run.name, folder, trainer.step if resume_from is not None else None))
         # Only now is the run folder created or changed.
-        _on_main(dist, lambda: _make_ready(rundir, lock, created, run, clear=clear))
+        _on_main(dist, lambda: _make_ready(rundir, lock, created, run, host["record"], clear=clear))
         return trainer.fit(), rundir
     except BaseException:
         if dist.is_main:
@@ -171,14 +177,15 @@ def _take_lock(rundir: RunDir, lock: RunLock) -> None:
               "running", file=sys.stderr, flush=True)
 
 
-def _make_ready(rundir: RunDir, lock: RunLock, created: list[Path], run: RunConfig, *, clear: bool) -> None:
+def _make_ready(rundir: RunDir, lock: RunLock, created: list[Path], run: RunConfig, host: dict[str, Any], *,
+                clear: bool) -> None:
     """Create (or clear) the run folder, lock it and write its config.yaml."""
     missing = [p for p in (rundir.root, *rundir.root.parents) if not p.exists()]
     rundir.root.mkdir(parents=True, exist_ok=True)
     created.extend(missing)
     _take_lock(rundir, lock)
     rundir.make_ready(clear=clear)
-    rundir.write_config(run.to_dict())
+    rundir.write_config({**run.to_dict(), "host": host})
 
 
 def _remove_created(created: list[Path], rundir: RunDir) -> None:
@@ -214,6 +221,39 @@ def _on_main(dist: DistInfo, work: Callable[[], Any]) -> Any:
         message, exit_code = value
         raise GanzooError(message, exit_code=exit_code)
     return value
+
+
+def recorded_precision(header: dict[str, Any]) -> str | None:
+    """The precision mode a training checkpoint's run computed in (from its state's structure), if recorded."""
+    try:
+        mode = header["state_structure"]["precision"]["mode"]
+    except (KeyError, TypeError):
+        return None
+    return mode if mode in ("fp32", "bf16", "fp16") else None
+
+
+def host_settings(run: RunConfig, device: torch.device, threads: Any, recorded: str | None = None) -> dict[str, Any]:
+    """Threads, wait policy and the precision `auto` resolves to: one line each, and config.yaml's `host:`."""
+    from ganzoo.bench.machine import cpu_model, matrix_flags
+
+    requested = run.train.precision
+    if requested != "auto":
+        mode, why = requested, "as asked"
+    elif recorded is not None:
+        mode, why = recorded, "auto, kept as this run recorded it"
+    else:
+        from ganzoo.engine.auto_precision import choose_precision
+
+        choice = choose_precision(device)
+        mode, why = choice.mode, f"auto: {choice.reason}"
+    record = {
+        "threads": threads.threads, "threads_source": threads.source, "omp_wait": threads.wait,
+        "omp_wait_source": threads.wait_source,
+        "omp_wait_in_effect": threads.wait_in_time, "precision": mode, "precision_reason": why,
+        "device": str(device), "cpu": cpu_model(), "cpu_flags": " ".join(matrix_flags()),
+        "torch": str(torch.__version__),
+    }
+    return {"record": record, "threads_line": threads.describe(), "precision_line": f"precision {mode} ({why})"}
 
 
 def train_run(run: RunConfig, *, out: str | None = None, resume: bool = True, force: bool = False,

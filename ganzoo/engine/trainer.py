@@ -135,6 +135,8 @@ class Trainer:
         self._last_logs: dict[str, float] = {}
         self._tensorboard = None
         self.health: Health | None = None
+        #: Lines shown once the first step of this session has succeeded (e.g. threads and precision).
+        self.start_messages: list[str] = []
 
     # -- set-up -----------------------------------------------------------------------------
     def _run_length(self) -> int:
@@ -215,6 +217,8 @@ class Trainer:
                     with health.capture(self.step + 1):  # gradient norms at a diagnostics step
                         logs = self._train_step()
                     self.step += 1
+                    if progress.interactive:  # after the first step: a run that fails at once shows only its error
+                        self._show_start_messages(progress)
                     self.precision.end_step()
                     if self.ema is not None:
                         self.ema.update()
@@ -340,6 +344,7 @@ class Trainer:
             for key, value in means.items():
                 self._tensorboard.add_scalar(key, value, self.step)
         self._last_logs = means
+        self._show_start_messages(progress)  # without a terminal: with the first log line
         progress.update(self.step, images_per_s=ips, logs=means, log_line=True)
         self._log_sums, self._log_counts, self._log_count = {}, {}, 0
         self._last_log_time, self._last_log_images = now, self.ctx.images_seen
@@ -437,6 +442,10 @@ class Trainer:
 
             self._clean_data = resolve_data(self.data.ref, data_options_for(self.run.model, split="test"))
         return self._clean_data
+
+    def _show_start_messages(self, progress: Progress) -> None:
+        while self.start_messages:
+            progress.message(self.start_messages.pop(0))
 
     # -- checkpoints ------------------------------------------------------------------------
     def state(self, gather: bool = True) -> dict[str, Any]:

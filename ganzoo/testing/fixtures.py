@@ -76,11 +76,18 @@ def pytest_configure(config: pytest.Config) -> None:
             config.addinivalue_line("markers", line)
 
 
+def _skipped(item: pytest.Item) -> bool:
+    """True when a `skip` or a `skipif` with a true (boolean) condition marks the item: no background run for it."""
+    if item.get_closest_marker("skip"):
+        return True
+    return any(bool(mark.args[0]) for mark in item.iter_markers("skipif") if mark.args and isinstance(mark.args[0], bool))
+
+
 @pytest.hookimpl(trylast=True)
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     from ganzoo.testing.background import BackgroundRuns
 
-    marked = [item for item in items if item.get_closest_marker("background_cli")]
+    marked = [item for item in items if item.get_closest_marker("background_cli") and not _skipped(item)]
     if not marked:
         return
     runs = BackgroundRuns(Path(tempfile.mkdtemp(prefix="ganzoo-background-")))

@@ -9,7 +9,14 @@ import pytest
 
 from ganzoo.engine.inference import load
 from ganzoo.testing.background import BackgroundRun
-from ganzoo.testing.quality import class_fractions, digits_classifier, frechet_to_heldout, noise_baseline
+from ganzoo.testing.quality import (
+    NO_BF16_REASON,
+    bf16_native,
+    class_fractions,
+    digits_classifier,
+    frechet_to_heldout,
+    noise_baseline,
+)
 
 BUDGET_SECONDS = 480  # the issue's bound for the default run (8 minutes) on this 2-core CPU
 # The run uses one thread: its CPU time is its wall time on one idle core, an upper bound for two cores
@@ -38,3 +45,12 @@ def test_default_run_reaches_32px_with_recognisable_digits(background_cli: Backg
     assert done.cpu <= background_cli.budget(BUDGET_SECONDS), background_cli.timings(BUDGET_SECONDS)
     assert fd < bar, record
     assert fractions.min() > 0.02, record  # every digit appears
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(3600)
+@pytest.mark.skipif(not bf16_native(), reason=NO_BF16_REASON)
+@pytest.mark.background_cli("train", "progan", "--precision", "bf16")
+def test_default_run_reaches_32px_with_recognisable_digits_in_bf16(background_cli: BackgroundRun) -> None:
+    """The same default run and checks under bf16 autocast (what `--precision auto` picks on such a host)."""
+    test_default_run_reaches_32px_with_recognisable_digits(background_cli)

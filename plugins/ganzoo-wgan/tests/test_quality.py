@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from ganzoo.testing.background import BackgroundRun
-from ganzoo.testing.quality import judge_generator
+from ganzoo.testing.quality import NO_BF16_REASON, bf16_native, judge_generator
 
 BUDGET_SECONDS = 300  # the issue's bound for the default run on this 2-core CPU
 # The run uses one thread: its CPU time is its wall time on one idle core, an upper bound for two cores
@@ -24,3 +24,12 @@ def test_wgan_gp_default_run_beats_the_noise_baseline_without_missing_digits(bac
     assert done.cpu <= background_cli.budget(BUDGET_SECONDS)
     assert report.fd < report.baseline
     assert report.fractions.min() >= 0.04
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(3600)
+@pytest.mark.skipif(not bf16_native(), reason=NO_BF16_REASON)
+@pytest.mark.background_cli("train", "wgan_gp", "--precision", "bf16")
+def test_wgan_gp_default_run_beats_the_noise_baseline_without_missing_digits_in_bf16(background_cli: BackgroundRun) -> None:
+    """The same default run and checks under bf16 autocast (what `--precision auto` picks on such a host)."""
+    test_wgan_gp_default_run_beats_the_noise_baseline_without_missing_digits(background_cli)
