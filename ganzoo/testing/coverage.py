@@ -154,3 +154,28 @@ def judge_coverage(source: str | Path, *, n: int = SAMPLES, seed: int = 0) -> Co
     from ganzoo.engine.inference import load
 
     return coverage_of(load(str(source)).generate(n, seed=seed))
+
+
+RAREST = 0.06
+"""Issue 21's bar for the default demos: the rarest digit's share, by both classifiers."""
+MAX_TV = 0.10
+"""Issue 21's bar: total-variation distance to uniform, by both classifiers."""
+
+
+def check_against_record(measured: CoverageFigures, record: dict, *, tolerance: float = 0.01) -> list[str]:
+    """What differs between a run's figures and those its model card records for the same seed (empty: none).
+
+    `record` is the card's entry for the seed (docs/models/coverage.json: `judge` and `second` class
+    shares). Shares may differ by `tolerance` (the same seed on another CPU may round differently);
+    a seed the card records as meeting the bar must meet it.
+    """
+    problems = []
+    for who, shares in (("judge", measured.judge), ("second", measured.second)):
+        recorded = ClassShares(np.asarray(record[who], dtype=np.float64))
+        if np.abs(shares.fractions - recorded.fractions).max() > tolerance:
+            problems.append(f"{who}: shares {np.round(shares.fractions, 3).tolist()} differ from the card's "
+                            f"{np.round(recorded.fractions, 3).tolist()}")
+    recorded = CoverageFigures(ClassShares(np.asarray(record["judge"])), ClassShares(np.asarray(record["second"])))
+    if recorded.passes(RAREST, MAX_TV) and not measured.passes(RAREST, MAX_TV):
+        problems.append(f"the card records the bar as met but the run misses it: {measured.summary()}")
+    return problems
