@@ -4,16 +4,19 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 
 from ganzoo.engine.inference import load
 from ganzoo.testing.background import BackgroundRun
+from ganzoo.testing.coverage import check_against_record, coverage_of
 from ganzoo.testing.quality import class_fractions, digits_classifier, frechet_to_heldout, noise_baseline
 
 BUDGET_SECONDS = 480  # the bound for the default run (8 minutes) on this 2-core CPU
 # The run uses one thread: its CPU time is its wall time on one idle core, an upper bound for two cores
 # (see ganzoo.testing.quality.timed_cli). It runs in the background while other slow tests go on.
+CARD_FIGURES = Path(__file__).resolve().parents[3] / "docs" / "models" / "coverage.json"
 
 
 @pytest.mark.slow
@@ -38,3 +41,9 @@ def test_default_run_reaches_32px_with_recognisable_digits(background_cli: Backg
     assert done.cpu <= background_cli.budget(BUDGET_SECONDS), background_cli.timings(BUDGET_SECONDS)
     assert fd < bar, record
     assert fractions.min() > 0.02, record  # every digit appears
+    coverage = coverage_of(loaded.generate(1000, seed=0))
+    print("progan coverage of 1000 samples (latent seed 0):", coverage.summary())
+    card = json.loads(CARD_FIGURES.read_text(encoding="utf-8")).get("progan", {}).get("seeds", {}).get("0")
+    if card is not None:  # the card's figures of seed 0 (docs/models/coverage.json), once measured
+        problems = check_against_record(coverage, card)
+        assert not problems, problems

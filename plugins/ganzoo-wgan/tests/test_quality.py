@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import pytest
 
 from ganzoo.testing.background import BackgroundRun
+from ganzoo.testing.coverage import check_against_record, judge_coverage
 from ganzoo.testing.quality import judge_generator
 
 BUDGET_SECONDS = 300  # the bound for the default run on this 2-core CPU
 # The run uses one thread: its CPU time is its wall time on one idle core, an upper bound for two cores
 # that does not depend on how busy the shared machine is (see ganzoo.testing.quality.timed_cli). It runs
 # in the background while other slow tests go on (ganzoo.testing.background).
+CARD_FIGURES = Path(__file__).resolve().parents[3] / "docs" / "models" / "coverage.json"
 
 
 @pytest.mark.slow
@@ -20,7 +25,13 @@ def test_wgan_gp_default_run_beats_the_noise_baseline_without_missing_digits(bac
     done, run = background_cli.done, background_cli.run
     assert done.returncode == 0, done.stderr
     report = judge_generator(run)
-    print(f"\nwgan_gp default run: {background_cli.timings(BUDGET_SECONDS)}; {report.summary()}")
+    coverage = judge_coverage(run)
+    print(f"\nwgan_gp default run: {background_cli.timings(BUDGET_SECONDS)}; {report.summary()}; "
+          f"coverage of 1000 samples: {coverage.summary()}")
     assert done.cpu <= background_cli.budget(BUDGET_SECONDS)
     assert report.fd < report.baseline
     assert report.fractions.min() >= 0.04
+    record = json.loads(CARD_FIGURES.read_text(encoding="utf-8")).get("wgan_gp", {}).get("seeds", {}).get("0")
+    if record is not None:  # the card's figures of seed 0 (docs/models/coverage.json), once measured
+        problems = check_against_record(coverage, record)
+        assert not problems, problems
