@@ -81,4 +81,4 @@ def draw_class_shares(ax: Any, series: Mapping[str, Sequence[float]], *, referen
 def _percent() -> Any:
     from matplotlib.ticker import PercentFormatter
 
-    return PercentFormatter(1.0, decimals=0)
+    return PercentFormatter(1.0, decimals=None)
