@@ -162,11 +162,12 @@ MAX_TV = 0.10
 """Issue 21's bar: total-variation distance to uniform, by both classifiers."""
 
 
-def check_against_record(measured: CoverageFigures, record: dict, *, tolerance: float = 0.01) -> list[str]:
+def check_against_record(measured: CoverageFigures, record: dict, *, tolerance: float = 0.02) -> list[str]:
     """What differs between a run's figures and those its model card records for the same seed (empty: none).
 
     `record` is the card's entry for the seed (docs/models/coverage.json: `judge` and `second` class
-    shares). Shares may differ by `tolerance` (the same seed on another CPU may round differently);
+    shares). Shares may differ by `tolerance`: a one-thread fp32 run repeats exactly on the same machine,
+but another CPU's rounding can change a GAN's training noticeably;
     a seed the card records as meeting the bar must meet it.
     """
     problems = []
