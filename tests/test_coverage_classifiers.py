@@ -49,3 +49,17 @@ def test_the_training_script_rebuilds_the_shipped_weights_exactly() -> None:
                           capture_output=True, text=True, timeout=1800, env={"OMP_NUM_THREADS": "1", "PATH": ""})
     assert done.returncode == 0, done.stdout + done.stderr
     assert f"identical to {WEIGHTS_FILE}" in done.stdout
+
+
+def test_a_run_is_checked_against_the_figures_its_card_records() -> None:
+    from ganzoo.testing.coverage import ClassShares, CoverageFigures, check_against_record
+
+    uniform, skewed = [0.1] * 10, [0.05, 0.15] + [0.1] * 8
+    record = {"judge": uniform, "second": uniform}
+    same = CoverageFigures(ClassShares(np.array(uniform)), ClassShares(np.array([0.09, 0.11] + [0.1] * 8)))
+    assert same.passes() and check_against_record(same, record) == []
+    worse = CoverageFigures(ClassShares(np.array(uniform)), ClassShares(np.array(skewed)))
+    problems = check_against_record(worse, record)
+    assert len(problems) == 2 and problems[0].startswith("second: shares") and "bar as met" in problems[1]
+    # A card that records a miss asks only for the same figures.
+    assert check_against_record(worse, {"judge": uniform, "second": skewed}) == []
