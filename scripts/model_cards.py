@@ -14,6 +14,11 @@ per-data defaults, and the pretrained checkpoints. Everything outside the marker
 figures, pictures, notes) is the maintainers' and is never touched. A card without markers gets
 the block after its title; a missing card is created with a title and the block.
 
+Models measured for mode coverage (docs/models/coverage.json: per seed, the class shares of 1000
+samples of the default demo by the test suite's judge and by the second classifier) also get a
+"Mode coverage" table in the block and a class histogram picture, docs/models/img/NAME-classes.png,
+drawn by `--write` (and checked to exist by `--check`).
+
 docs/gallery.md collects, model by model in catalogue order, the PNG pictures each card shows from
 docs/models/img/ (the sample grids of its built-in demo), with their captions.
 """
@@ -32,6 +37,10 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 CARDS = ROOT / "docs" / "models"
 GALLERY = ROOT / "docs" / "gallery.md"
+COVERAGE = "coverage.json"
+"""Measured class shares of the digits demos, beside the cards (see `coverage_lines`)."""
+RAREST, TV = 0.06, 0.10
+"""The bar of issue 21: every seed's rarest digit at 6% or more and TV to uniform at 0.10 or less, by both classifiers."""
 PICTURE = re.compile(r"!\[([^\]]*)\]\((img/[^)\s]+\.png)\)")
 START = "<!-- ganzoo:generated:start -->"
 END = "<!-- ganzoo:generated:end -->"
@@ -69,8 +78,76 @@ def flags(values: Mapping[str, Any]) -> str:
     return ", ".join(out)
 
 
-def card_block(name: str) -> str:
+def load_coverage(cards: Path) -> dict[str, Any]:
+    """docs/models/coverage.json (model -> its measured demo runs), or {} when there is none."""
+    import json
+
+    path = cards / COVERAGE if (cards / COVERAGE).exists() else CARDS / COVERAGE
+    return json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
+
+
+def shares_figures(shares: list[float]) -> tuple[float, float]:
+    """(rarest share, total-variation distance to uniform) of class shares."""
+    k = len(shares)
+    return min(shares), 0.5 * sum(abs(s - 1 / k) for s in shares)
+
+
+def coverage_lines(name: str, coverage: Mapping[str, Any]) -> list[str]:
+    """The card's "Mode coverage" section from its measured runs (none when not measured)."""
+    entry = coverage.get(name)
+    if not entry:
+        return []
+    lines = ["", "### Mode coverage of the digits demo", "",
+             f"`{entry['command']} --seed S` with `--precision {entry['precision']}`, {entry['samples']} samples "
+             f"(latent seed 0), classified by the test suite's judge (a CNN trained on the held-out half) and by "
+             f"the second classifier (an MLP trained on another split; `ganzoo.testing.coverage`). The bar: rarest "
+             f"digit at least {RAREST:.0%} and total-variation distance to uniform at most {TV:.2f}, by both. "
+             f"{cell(entry.get('note', ''))}".rstrip(), "",
+             "| seed | judge: rarest | judge: TV | second: rarest | second: TV | judge FD | one-thread CPU | bar |",
+             "| --- | --- | --- | --- | --- | --- | --- | --- |"]
+    for seed, run in entry["seeds"].items():
+        (jr, jt), (sr, st) = shares_figures(run["judge"]), shares_figures(run["second"])
+        ok = jr >= RAREST and sr >= RAREST and jt <= TV and st <= TV
+        lines.append(f"| {seed} | {jr:.1%} | {jt:.3f} | {sr:.1%} | {st:.3f} | {run['judge_fd']:.1f} | "
+                     f"{run['cpu_s']:.0f} s | {'met' if ok else '**not met**'} |")
+    lines += ["", f"![{name}: share of each digit among the samples of the default demo, per seed and classifier]"
+                  f"(img/{name}-classes.png)"]
+    return lines
+
+
+def draw_coverage(name: str, entry: Mapping[str, Any], out: Path) -> None:
+    """The class histogram picture of one model's measured seeds (one panel per seed), written atomically."""
+    import io
+
+    from matplotlib.figure import Figure
+
+    from ganzoo.report.classes import draw_class_shares
+
+    seeds = list(entry["seeds"].items())
+    fig = Figure(figsize=(4.2 * len(seeds), 3.2), dpi=100, layout="constrained")
+    for i, (seed, run) in enumerate(seeds):
+        ax = fig.add_subplot(1, len(seeds), i + 1)
+        draw_class_shares(ax, {"judge": run["judge"], "second classifier": run["second"]}, floor=RAREST)
+        ax.set_title(f"{name}, seed {seed}", loc="left", fontsize=10)
+        ax.set_xlabel("digit")
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", metadata={"Software": None})
+    if out.exists() and out.read_bytes() == buffer.getvalue():
+        return
+    out.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(buffer.getvalue())
+        os.replace(tmp, out)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+
+
+def card_block(name: str, coverage: Mapping[str, Any] | None = None) -> str:
     """The generated Markdown for model `name` (between and including the markers)."""
+    coverage = load_coverage(CARDS) if coverage is None else coverage
     from ganzoo import configs
     from ganzoo.registry import get_registry
     from ganzoo.run_config import load_config_class
@@ -108,6 +185,7 @@ def card_block(name: str) -> str:
             lines.append("")
             lines.append(f"With `--data {ref}`: {flags(values)}.")
     lines += ["", "### Measuring", "", measuring(name, spec)]
+    lines += coverage_lines(name, coverage)
     lines += ["", "### Pretrained checkpoints", ""]
     if entry.checkpoints:
         lines += ["| name | dataset | format | licence | size | sha256 | source |",
@@ -230,10 +308,17 @@ def main(argv: list[str] | None = None) -> int:
                         help="folder of the model cards (the gallery is written beside it)")
     args = parser.parse_args(argv)
     stale = []
+    coverage = load_coverage(args.cards)
+    for name, entry in coverage.items():
+        picture = args.cards / "img" / f"{name}-classes.png"
+        if args.write:
+            draw_coverage(name, entry, picture)
+        elif not picture.exists():
+            stale.append(str(picture.name))
     for name in models():
         path = args.cards / f"{name}.md"
         current = path.read_text(encoding="utf-8") if path.exists() else None
-        wanted = update(current, name, card_block(name))
+        wanted = update(current, name, card_block(name, coverage))
         if wanted == current:
             continue
         if args.write:

@@ -119,3 +119,26 @@ def test_generated_block_names_the_extractor_ganzoo_eval_uses(name, written_card
         assert "REF's default extractor" in measuring and "`inception-fid` otherwise" in measuring
     if default_extractor_for(spec.default_data) == "digits":
         assert "*judge FD*" in measuring and "the-test-suites-judge-is-another-network" in measuring
+
+
+def test_mode_coverage_section_and_picture_from_measured_shares(tmp_path):
+    cards = cards_module()
+    uniform = [0.1] * 10
+    skewed = [0.05, 0.15] + [0.1] * 8
+    entry = {"command": "ganzoo train dcgan", "precision": "fp32", "samples": 1000,
+             "seeds": {"0": {"judge": uniform, "second": uniform, "judge_fd": 20.0, "cpu_s": 150.0},
+                       "1": {"judge": uniform, "second": skewed, "judge_fd": 21.5, "cpu_s": 151.0}}}
+    lines = cards.coverage_lines("dcgan", {"dcgan": entry})
+    rows = [line for line in lines if line.startswith("| 0 ") or line.startswith("| 1 ")]
+    assert rows[0] == "| 0 | 10.0% | 0.000 | 10.0% | 0.000 | 20.0 | 150 s | met |"
+    assert rows[1] == "| 1 | 10.0% | 0.000 | 5.0% | 0.050 | 21.5 | 151 s | **not met** |"
+    assert lines[-1].endswith("(img/dcgan-classes.png)") and cards.coverage_lines("wgan", {"dcgan": entry}) == []
+    out = tmp_path / "img" / "dcgan-classes.png"
+    cards.draw_coverage("dcgan", entry, out)
+    from PIL import Image
+
+    with Image.open(out) as image:
+        assert image.format == "PNG" and image.size == (840, 320)
+    before = out.stat().st_mtime_ns
+    cards.draw_coverage("dcgan", entry, out)  # unchanged figures: the file is left alone
+    assert out.stat().st_mtime_ns == before

@@ -163,12 +163,15 @@ def test_class_coverage_and_diversity_of_a_perfect_and_a_collapsed_conditional_g
     good = Health(DigitsOracle(images, labels), data, every=1, seed=0, config=config)
     record = good.after_step(1, 0, {})
     assert record["class_coverage"] == 1.0
+    assert len(record["class_fractions"]) == 10 and sum(record["class_fractions"]) == pytest.approx(1.0, abs=1e-3)
+    assert min(record["class_fractions"]) > 0 and record["class_samples"] == config.samples
     assert record["class_acc"] >= 0.9  # the digits classifier on held-out digits of the asked-for class
     assert 0.8 < record["diversity_pixel"] < 1.25 and 0.8 < record["diversity_feature"] < 1.25
     bad = Health(DigitsOracle(images, labels, collapsed=True), data, every=1, seed=0, config=config)
     record = bad.after_step(1, 0, {})
     assert record["diversity_pixel"] == 0.0 and record["diversity_feature"] < 1e-3
     assert record["class_coverage"] == 0.1 and record["class_acc"] <= 0.15
+    assert max(record["class_fractions"]) == 1.0
 
 
 def test_the_feature_part_waits_for_its_budget(digits_test_set):

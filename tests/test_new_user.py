@@ -85,7 +85,7 @@ def test_readme_train_command_in_an_80_column_terminal(tmp_path):
         deadline = time.time() + 600
         while not (folder / "metrics.jsonl").exists() and time.time() < deadline:
             time.sleep(0.1)
-        bar = re.compile(r"\b(\d+)/%d +[0-9.]+ img/s +\d+:\d\d:\d\d +ETA +(\d+:\d\d:\d\d|-:--:--)" % STEPS)
+        bar = re.compile(rf"\b(\d+)/{STEPS} +[0-9.]+ img/s +\d+:\d\d:\d\d +ETA +(\d+:\d\d:\d\d|-:--:--)")
         deadline = time.time() + 120
         lines = term.visible()
         while not any(bar.search(ln) for ln in lines) and time.time() < deadline:

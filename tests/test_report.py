@@ -96,6 +96,8 @@ def test_every_panel_shows_the_run(toy_run):
     assert [t.get_text() for t in samples.get_xticklabels()] == ["step 10", "step 20", "step 30", "step 40"]
     warnings = panel(fig, "Warnings")
     assert any(t.get_text() == "no warnings" for t in warnings.texts)
+    shares = panel(fig, "Class shares of the samples")  # the toy data has no classifier
+    assert any("no class shares" in t.get_text() for t in shares.texts)
 
 
 def test_warnings_are_marked_on_the_timeline(toy_registry, tmp_path, monkeypatch):
@@ -194,3 +196,36 @@ def test_report_reads_and_draws_without_torch(toy_run, tmp_path):
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
     assert out.returncode == 0, out.stderr
     assert out.stdout.split() == ["40", "False"]
+
+
+def test_class_shares_of_a_coverage_evaluation_and_of_a_health_check(toy_run, tmp_path):
+    """The histogram shows the newest periodic `coverage` evaluation, else the newest health check's shares."""
+    import shutil
+
+    from ganzoo.data import DataOptions, resolve_data
+    from ganzoo.metrics.evaluate import evaluate_batches
+    from ganzoo.report.classes import run_class_shares
+
+    run_dir = tmp_path / "run"
+    shutil.copytree(toy_run, run_dir)
+    shares = [0.05, 0.15] + [0.1] * 8
+    health = {"class_coverage": 1.0, "class_fractions": shares, "class_samples": 64}
+    with open(run_dir / "metrics.jsonl", "a", encoding="utf-8") as fh:  # as the trainer logs a health check
+        fh.write(json.dumps({"step": 41, "health": health}) + "\n")
+    found = run_class_shares(load_run(run_dir))
+    assert found.shares == shares and found.reference is None and "step 41, 64 samples" in found.source
+    bars = panel(draw(load_run(run_dir)), "Class shares of the samples").patches
+    assert [b.get_height() for b in bars] == pytest.approx(shares)
+
+    digits = resolve_data("digits", DataOptions(image_size=32, channels=1))
+    batch = digits.test.get_batch([(i, 0) for i in range(300)])
+    result = evaluate_batches([(batch["image"], None)], digits, "coverage", extractor="digits")
+    with open(run_dir / "metrics.jsonl", "a", encoding="utf-8") as fh:  # as the trainer logs --eval-metric coverage
+        fh.write(json.dumps({"step": 42, "eval": result.to_json()}) + "\n")
+    found = run_class_shares(load_run(run_dir))
+    assert found.shares == pytest.approx([result.values[f"coverage/{k}"] for k in range(10)])
+    assert found.reference == pytest.approx([result.values[f"coverage_ref/{k}"] for k in range(10)])
+    fig = draw(load_run(run_dir))
+    ax = panel(fig, "Class shares of the samples")
+    assert [b.get_height() for b in ax.patches] == pytest.approx(found.shares)
+    assert {t.get_text() for t in ax.get_legend().get_texts()} >= {"reference data"}

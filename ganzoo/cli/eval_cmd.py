@@ -16,7 +16,7 @@ DEFAULT_N = 10_000
 
 
 def _metric_help() -> str:
-    return ("Comma-separated metrics: fid, kid, is, pr (precision/recall), class_acc, intra_fid, or a plugin's. "
+    return ("Comma-separated metrics: fid, kid, is, pr (precision/recall), class_acc, intra_fid, coverage, or a plugin's. "
             "[default: fid,kid]")
 
 

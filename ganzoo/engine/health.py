@@ -12,6 +12,8 @@ and as one line in the progress display:
   in pixel space and in the feature space of the data set's own extractor (`digits` for the digits);
 - `class_coverage` (and `class_acc` for conditional models): the share of classes the extractor's
   classifier finds among the generated images (and how many carry the label they were asked for);
+  `class_fractions` (with `class_samples`): the share of each class among them, which `ganzoo report`
+  draws as a histogram;
 - `seconds`, `overhead`: what this check cost, and all checks so far as a share of training time.
 
 Feature-space diversity and class coverage run when they fit in a budget (3% of the training time
@@ -584,6 +586,9 @@ class Health:
         if classes and logits is not None:
             predicted = logits.argmax(1)
             record["class_coverage"] = _coverage(predicted, classes)
+            counts = torch.bincount(torch.from_numpy(predicted).long(), minlength=classes).tolist()
+            record["class_fractions"] = [round(float(c) / len(predicted), 4) for c in counts]
+            record["class_samples"] = len(predicted)
             if labels is not None:
                 record["class_acc"] = float((torch.from_numpy(predicted) == labels).float().mean())
 

@@ -63,4 +63,7 @@ def builtin_metrics() -> list[MetricSpec]:
                    "ganzoo.metrics.conditional:compute_class_acc", needs_labels=True, higher_is_better=True),
         MetricSpec("intra_fid", "Intra-class FID: mean over classes of FID between same-class samples and data.",
                    "ganzoo.metrics.conditional:compute_intra_fid", needs_labels=True),
+        MetricSpec("coverage", "Class coverage: total-variation distance of the samples' classes to the reference's "
+                   "(coverage_tv) and the rarest class's share (coverage_min, higher is better).",
+                   "ganzoo.metrics.coverage:compute_coverage"),
     ]

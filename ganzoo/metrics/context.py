@@ -60,6 +60,8 @@ class MetricContext:
     real_loader: Callable[[], FeatureSet] | None = None
     used: dict[str, Any] = field(default_factory=dict)
     """Options a metric had to change (e.g. KID's subset size on small samples): stamped instead of the asked value."""
+    higher_is_better: dict[str, bool] = field(default_factory=dict)
+    """Value name -> direction, for values whose direction differs from their metric's record."""
     _real: FeatureSet | None = field(default=None, repr=False)
 
     @property

@@ -170,6 +170,7 @@ def evaluate_batches(
             out = import_string(spec.factory)(ctx)
             values.update({k: float(v) for k, v in out.items()})
             directions.update({k: bool(spec.higher_is_better) and not k.endswith("_std") for k in out})
+            directions.update({k: v for k, v in ctx.higher_is_better.items() if k in out})
         opts.update(ctx.used)  # what the metrics used (e.g. KID's subset size on fewer images), not what was asked
     protocol = {
         "protocol_version": PROTOCOL_VERSION,

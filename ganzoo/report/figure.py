@@ -21,6 +21,7 @@ PANELS = (
     "Learning rates",
     "Skipped and extra discriminator updates",
     "Warnings",
+    "Class shares of the samples",
     "Samples over time",
 )
 """Titles of the panels, in drawing order."""
@@ -78,7 +79,7 @@ def draw(run: RunData, *, max_samples: int = 6, dpi: int = 100) -> Any:
     from matplotlib.figure import Figure
 
     fig = Figure(figsize=(14, 16), dpi=dpi, layout="constrained")
-    grid = fig.add_gridspec(5, 2, height_ratios=[1, 1, 1, 0.55, 1.25])
+    grid = fig.add_gridspec(5, 2, height_ratios=[1, 1, 1, 0.8, 1.25])
     axes = {
         PANELS[0]: fig.add_subplot(grid[0, 0]),
         PANELS[1]: fig.add_subplot(grid[0, 1]),
@@ -86,8 +87,9 @@ def draw(run: RunData, *, max_samples: int = 6, dpi: int = 100) -> Any:
         PANELS[3]: fig.add_subplot(grid[1, 1]),
         PANELS[4]: fig.add_subplot(grid[2, 0]),
         PANELS[5]: fig.add_subplot(grid[2, 1]),
-        PANELS[6]: fig.add_subplot(grid[3, :]),
-        PANELS[7]: fig.add_subplot(grid[4, :]),
+        PANELS[6]: fig.add_subplot(grid[3, 0]),
+        PANELS[7]: fig.add_subplot(grid[3, 1]),
+        PANELS[8]: fig.add_subplot(grid[4, :]),
     }
     for title, ax in axes.items():
         ax.set_title(title, loc="left", fontsize=11)
@@ -104,7 +106,8 @@ def draw(run: RunData, *, max_samples: int = 6, dpi: int = 100) -> Any:
         ax.set_xlabel("step")
         _mark_events(ax, run)
     _warnings(axes[PANELS[6]], run, end)
-    _samples(axes[PANELS[7]], run, max_samples)
+    _class_shares(axes[PANELS[7]], run)
+    _samples(axes[PANELS[8]], run, max_samples)
     fig.suptitle(_headline(run), fontsize=13, x=0.01, ha="left")
     return fig
 
@@ -252,6 +255,15 @@ def _warnings(ax: Any, run: RunData, end: int) -> None:
     ax.set_yticks(range(len(kinds)), [k.replace("_", " ") for k in kinds], fontsize=9)
     ax.set_ylim(-0.7, len(kinds) - 0.3)
     ax.grid(alpha=0.3, axis="x")
+
+
+def _class_shares(ax: Any, run: RunData) -> None:
+    from ganzoo.report.classes import draw_class_shares, run_class_shares
+
+    found = run_class_shares(run)
+    if found is None:
+        return _empty(ax, "no class shares (data without a classifier, or no check yet)")
+    draw_class_shares(ax, {found.source: found.shares}, reference=found.reference)
 
 
 def pick_samples(samples: Sequence[tuple[int, Path]], k: int) -> list[tuple[int, Path]]:
