@@ -208,6 +208,7 @@ class SynthesisNetwork(nn.Module):
         if img_resolution != 2**log2 or img_resolution < 4:
             raise ValueError(f"image resolution must be a power of two >= 4, got {img_resolution}")
         self.w_dim, self.img_resolution, self.img_channels = w_dim, img_resolution, img_channels
+        self.channel_base, self.channel_max = channel_base, channel_max
         self.block_resolutions = [2**i for i in range(2, log2 + 1)]
         widths = channel_widths(self.block_resolutions, channel_base, channel_max)
         self.num_ws = 0
