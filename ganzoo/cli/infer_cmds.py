@@ -27,17 +27,25 @@ def _resolve_device(name: str):
 @click.command("sample")
 @click.argument("source")
 @click.option("--n", "n", type=click.IntRange(min=1), default=64, show_default=True, help="Number of images.")
-@click.option("--label", type=click.IntRange(min=0), default=None, help="Class label (conditional models).")
+@click.option("--label", "--class", "label", type=click.IntRange(min=0), default=None,
+              help="Class label (conditional models).")
 @click.option("--seed", type=click.IntRange(0, SEED_MAX), default=0, show_default=True, help="Seed of the latents.")
 @click.option("--size", type=click.IntRange(min=1), default=None,
               help="Resize outputs to SIZE x SIZE (area down-sampling; e.g. a lower ProGAN resolution).")
 @click.option("--batch-size", type=click.IntRange(min=1), default=256, show_default=True,
               help="Images generated per forward pass.")
 @click.option("--out", "out", required=True, type=click.Path(),
-              help="A .png path for one grid, or a folder for one PNG per image.")
+              help="A .png path for one grid, or a folder for one PNG per image (a .gif with --interpolate).")
+@click.option("--truncation", type=float, default=None, metavar="PSI",
+              help="Truncation psi in [0, 1] for models that have it (StyleGAN); 1: none.")
+@click.option("--seeds", default=None, metavar="LIST",
+              help="One image per seed, e.g. 0-7,12 (the same images on every machine); replaces --n and --seed.")
+@click.option("--interpolate", type=click.IntRange(min=1), default=None, metavar="K",
+              help="A latent walk: K frames between consecutive keypoints (the --seeds, else up to 8 seeds from "
+                   "--seed), written as an animated GIF.")
 @_device_option
 def sample_cmd(source: str, n: int, label: int | None, seed: int, size: int | None, batch_size: int, out: str,
-               device: str) -> None:
+               truncation: float | None, seeds: str | None, interpolate: int | None, device: str) -> None:
     """Generate images from SOURCE: a checkpoint file, a run folder, or a pretrained NAME.TAG."""
     import torch
 
@@ -50,6 +58,11 @@ def sample_cmd(source: str, n: int, label: int | None, seed: int, size: int | No
             f"{loaded.spec.name!r} is a {loaded.spec.task} model; use "
             + ("'ganzoo translate'" if loaded.spec.task == "image-to-image" else "'ganzoo stylize'")
         )
+    from ganzoo.cli.sample_extras import sample_extras
+
+    if sample_extras(loaded, source, out=out, label=label, seed=seed, n=n, size=size, batch_size=batch_size,
+                     truncation=truncation, seeds=seeds, interpolate=interpolate):
+        return
     k = loaded.num_classes
     labels = None
     nrow = None
