@@ -17,7 +17,7 @@ DIGITS_DEMO = {
         "channel_base": 512,  # 32 feature maps at 4, 8 and 16 px
         "channel_max": 32,
     },
-    "train": {"steps": 3000, "sample_every": 250, "log_every": 50, "checkpoint_every": 500},
+    "train": {"steps": 2000, "sample_every": 250, "log_every": 50, "checkpoint_every": 500},
 }
 
 
@@ -33,7 +33,7 @@ def ganzoo_register_models() -> list[ModelSpec]:
             default_data="digits",
             aliases=("stylegan",),
             paper="arXiv:2006.06676",
-            train_defaults={"batch_size": 32, "steps": 2000},
+            train_defaults={"batch_size": 32},
             data_defaults={"digits": DIGITS_DEMO},
             converters={"stylegan2-ada-pickle": "ganzoo_stylegan.convert:convert"},
         )
