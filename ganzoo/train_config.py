@@ -23,6 +23,8 @@ class TrainConfig:
     """Run length, batch, seed, device, precision and the run folder's bookkeeping."""
 
     data: str | None = option(None, "Data reference (built-in name, folder, named set); default: the model's own.")
+    subset: int | None = option(None, "Train on this many items of the training set, spread evenly over it "
+                                      "(a fixed choice); none: all of it.", min=1)
     steps: int | None = option(None, "Training steps (generator updates); default: the model's own budget.", min=1)
     epochs: int | None = option(None, "Stop after this many passes over the data (instead of --steps).", min=1)
     batch_size: int = option(64, "Images per step (per process when distributed).", min=1)
@@ -42,6 +44,8 @@ class TrainConfig:
     balance: str = option("none", "Discriminator balance policy: none, skip-d:THRESHOLD or adaptive.")
     d_steps: int | None = option(None, "Discriminator updates per generator update (at most 100); none: the model's default.",
                                  min=1, max=100)
+    augment: str = option("none", "Discriminator augmentation: none, ada[:OPTIONS] (adaptive, Karras et al. 2020) or "
+                                  "diffaugment[:color,translation,cutout] (docs/training.md).")
     diagnostics_every: int = option(100, "Compute training-health diagnostics every N steps; 0 turns them off.", min=0)
     eval_every: int = option(0, "Evaluate --eval-metric every N steps and keep best.safetensors; 0: never.", min=0)
     eval_metric: str = option("fid", "Metric for periodic evaluation (lower is better unless the metric says so).")

@@ -1,4 +1,4 @@
-"""What a model's `train_step` is given: batches, precision, optimizer stepping, balance and counters."""
+"""What a model's `train_step` is given: batches, precision, optimizer stepping, balance, augmentation, counters."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 import torch
 
+from ganzoo.augment.augmentation import Augmentation
 from ganzoo.engine.precision import Precision
 
 if TYPE_CHECKING:
@@ -30,6 +31,7 @@ class StepContext:
         *,
         total_steps: int,
         seed: int,
+        augmentation: Augmentation | None = None,
     ) -> None:
         self.model = model
         self.stream = stream
@@ -38,6 +40,8 @@ class StepContext:
         self.dist = dist
         self.total_steps = total_steps
         self.seed = seed
+        #: The run's `--augment` (an identity when none); plugins call `augment` and `observe_real_scores`.
+        self.augmentation = augmentation if augmentation is not None else Augmentation(seed=seed)
         self.step = 0
         self.counters: dict[str, int] = {}
         self.images_seen = 0
@@ -122,6 +126,26 @@ class StepContext:
             for net, saved in zip(nets, flags):
                 for p, flag in zip(net.parameters(), saved):
                     p.requires_grad_(flag)
+
+    # -- discriminator augmentation (--augment) ---------------------------------------------------
+    def augment(self, images: torch.Tensor) -> torch.Tensor:
+        """The run's augmentation of a batch going into a discriminator (reals and fakes alike).
+
+        Differentiable, so generated images keep their gradient; returns `images` unchanged when the
+        run has no augmentation (or ADA's p is 0). Computed in fp32, even under mixed precision.
+        """
+        if not self.augmentation.enabled:
+            return images
+        with self.full_precision():
+            return self.augmentation(images)
+
+    def observe_real_scores(self, scores: torch.Tensor, threshold: torch.Tensor | float = 0.0) -> None:
+        """Feed a discriminator's raw scores of augmented real images to ADA's p controller.
+
+        Call once per discriminator batch; a score above `threshold` reads as "real" (use the loss's
+        `decision_threshold` for critics without an absolute scale). A no-op unless `--augment ada`.
+        """
+        self.augmentation.observe(scores, threshold)
 
     # -- bookkeeping ------------------------------------------------------------------------
     def count(self, name: str, k: int = 1) -> None:

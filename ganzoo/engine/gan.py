@@ -6,6 +6,10 @@ per step, the generator's forward pass is computed once and used for both update
 reference DCGAN loop). The discriminator's parameters are frozen during the generator update, so no
 work is spent on gradients nobody uses.
 
+Every image going into the discriminator (reals and fakes, in both updates) passes through
+`ctx.augment` (`--augment`), and the real scores feed ADA's controller; penalties see the
+discriminator's actual (augmented) inputs.
+
 A family subclasses `GANModel` and provides the networks, optimizers and loss; optional overrides
 add penalties (`discriminator_penalty`), weight clipping (`after_discriminator_update`) or change how
 latents and labels are drawn.
@@ -28,6 +32,7 @@ class GANModel(Model):
     """Generator `G` and discriminator `D` trained with an `AdversarialLoss`."""
 
     adversarial = True
+    augmentable = True
     ema_nets = ("G",)
     inference_nets = ("G",)
 
@@ -121,15 +126,17 @@ class GANModel(Model):
                         fake = self.run_generator(G, z, fake_labels)
             update = ctx.balance.allow_d_update()
             with torch.set_grad_enabled(update):
+                real_in, fake_in = ctx.augment(real), ctx.augment(fake.detach())
                 with ctx.autocast():
-                    real_scores = self.run_discriminator(real, labels)
-                    fake_scores = self.run_discriminator(fake.detach(), fake_labels)
+                    real_scores = self.run_discriminator(real_in, labels)
+                    fake_scores = self.run_discriminator(fake_in, fake_labels)
                 loss_d = self.loss.d_loss(real_scores, fake_scores)
                 penalty, penalty_logs = (None, {})
                 if update:
                     penalty, penalty_logs = self.discriminator_penalty(
-                        ctx, real, fake, labels, real_scores, fake_labels)
+                        ctx, real_in, fake_in, labels, real_scores, fake_labels)
                 total_d = loss_d if penalty is None else loss_d + penalty
+            ctx.observe_real_scores(real_scores, self.loss.decision_threshold(real_scores, fake_scores))
             acc_real, acc_fake = self.loss.accuracy(real_scores, fake_scores)
             if update:
                 ctx.update("D", total_d)
@@ -157,8 +164,9 @@ class GANModel(Model):
             with ctx.autocast():
                 fake = self.run_generator(G, z, fake_labels)
         with ctx.frozen(D):
+            fake_in = ctx.augment(fake)
             with ctx.autocast():
-                scores = self.run_discriminator(fake, fake_labels)
+                scores = self.run_discriminator(fake_in, fake_labels)
             loss_g = self.loss.g_loss(scores)
         ctx.update("G", loss_g)
         logs["loss_g"] = loss_g.detach()

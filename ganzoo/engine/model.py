@@ -38,6 +38,8 @@ class Model:
     default_d_steps: int = 1
     #: True for families with a discriminator (balance policies and health diagnostics apply).
     adversarial: bool = False
+    #: True when `train_step` sends every discriminator input through `ctx.augment` (then `--augment` applies).
+    augmentable: bool = False
     #: Ways `translate` can run the networks (`ganzoo translate --mode`); the first is the default, () for one way.
     translate_modes: tuple[str, ...] = ()
 

@@ -17,8 +17,11 @@ from typing import Any
 
 import torch
 
+from ganzoo.augment.augmentation import AUGMENT_STREAM, Augmentation
+from ganzoo.augment.spec import parse_augment
 from ganzoo.data.source import DataSource
 from ganzoo.data.stream import BatchStream
+from ganzoo.data.subset import training_subset
 from ganzoo.engine import rng
 from ganzoo.engine.balance import BalancePolicy
 from ganzoo.engine.checkpoint import Checkpoint, load_checkpoint, load_module_state, save_checkpoint
@@ -80,7 +83,7 @@ class Trainer:
         self.run = run
         self.train_cfg = run.train
         self.model = model
-        self.data = data
+        self.data = data = training_subset(data, getattr(run.train, "subset", None))
         self.rundir = rundir
         self.device = device
         self.dist = dist or DistInfo()
@@ -102,6 +105,14 @@ class Trainer:
             )
         d_steps = run.train.d_steps or model.default_d_steps
         self.balance = BalancePolicy.parse(run.train.balance, d_steps)
+        augment = parse_augment(run.train.augment)
+        if augment.enabled and not model.augmentable:
+            raise ConfigError(
+                f"--augment applies to models that augment every discriminator input; {run.name!r} does not "
+                "support it: train without --augment"
+            )
+        self.augmentation = Augmentation(augment, seed=run.train.seed, rank=self.dist.rank,
+                                         reduce=self._sum_over_processes if self.dist.enabled else None)
         decay = run.train.ema_decay if run.train.ema_decay is not None else model.default_ema_decay
         ema_nets = {n: model.nets[n] for n in model.ema_nets if n in model.nets}
         self.ema = EMA(ema_nets, decay) if decay and ema_nets else None
@@ -109,7 +120,7 @@ class Trainer:
         self.epochs_done = 0
         self.total_steps = self._run_length()
         self.ctx = StepContext(model, self.stream, self.precision, self.balance, self.dist,
-                               total_steps=self.total_steps, seed=run.train.seed)
+                               total_steps=self.total_steps, seed=run.train.seed, augmentation=self.augmentation)
         self.preview_count = preview_count
         self.preview_inputs: Any = None
         self.samples: list[Path] = []
@@ -137,6 +148,12 @@ class Trainer:
         if hint:
             return hint
         raise ConfigError(f"model {self.run.name!r} has no default run length; give --steps or --epochs")
+
+    def _sum_over_processes(self, values: list[float]) -> list[float]:
+        """`values` summed over every process of a distributed run (ADA's sign statistics)."""
+        tensor = torch.tensor(values, dtype=torch.float64, device=self.device)
+        torch.distributed.all_reduce(tensor)
+        return tensor.tolist()
 
     def _make_preview_inputs(self) -> Any:
         generator = torch.Generator().manual_seed(derive_seed(PREVIEW_STREAM, self.train_cfg.seed))
@@ -291,7 +308,7 @@ class Trainer:
         images = self.ctx.images_seen - self._last_log_images
         elapsed = max(1e-9, now - self._last_log_time)
         ips = images / elapsed
-        means = self._means()
+        means = {**self._means(), **self.augmentation.log_values()}
         record: dict[str, Any] = {"step": self.step, "epoch": self.epochs_done, **means,
                                   "images_per_s": ips, "lr": self._learning_rates()}
         if self.ctx.counters:
@@ -408,6 +425,9 @@ class Trainer:
         processes are stored, so a resume with the same process count is exact.
         """
         rng_states = self.dist.gather_objects(rng.capture()) if gather else None
+        augment = self.augmentation.state_dict()
+        # Every process draws its own augmentations: keep each one's generator state, like the RNGs above.
+        augment["rng_ranks"] = (self.dist.gather_objects(augment["rng"]) or []) if gather and self.dist.enabled else []
         return {
             "optimizers": {name: opt.state_dict() for name, opt in self.model.optimizers.items()},
             "schedulers": {name: sch.state_dict() for name, sch in self.model.schedulers.items()},
@@ -416,6 +436,7 @@ class Trainer:
             "rng_ranks": rng_states or [],
             "stream": self.stream.state_dict(),
             "balance": self.balance.state_dict(),
+            "augment": augment,
             "counters": dict(self.ctx.counters),
             "images_seen": self.ctx.images_seen,
             "epochs_done": self.epochs_done,
@@ -503,6 +524,7 @@ class Trainer:
         self.epochs_done = int(state.get("epochs_done", 0))
         self.best_value = state.get("best_value")
         self.step = ck.step
+        self._restore_augmentation(state.get("augment", {}))
         ranks = state.get("rng_ranks") or []
         if len(ranks) == self.dist.world_size and self.dist.rank < len(ranks):
             rng.restore(ranks[self.dist.rank])
@@ -512,6 +534,16 @@ class Trainer:
             rng.seed_everything(derive_seed(self.train_cfg.seed, self.step), self.dist.rank)
         self.model.to(self.device, channels_last=self.train_cfg.channels_last)
         self.model.adjust_for_resume()
+
+    def _restore_augmentation(self, state: Mapping[str, Any]) -> None:
+        """ADA's p and statistics, and this process's augmentation generator (fresh if the process count changed)."""
+        ranks = state.get("rng_ranks") or []
+        if self.dist.world_size > 1 and len(ranks) != self.dist.world_size:
+            fresh = torch.Generator().manual_seed(derive_seed(AUGMENT_STREAM, self.train_cfg.seed, self.step,
+                                                              self.dist.rank))
+            self.augmentation.load_state_dict(dict(state), rng=fresh.get_state())
+        else:
+            self.augmentation.load_state_dict(dict(state), rng=ranks[self.dist.rank] if ranks else None)
 
     def _check_compatible(self, ck: Checkpoint) -> None:
         if ck.name != self.run.name:
@@ -528,7 +560,7 @@ class Trainer:
                 "resume with the same options, or start over with --no-resume --force or another --out"
             )
         saved_train = ck.config.get("train", {})
-        for key in ("seed", "batch_size", "data"):
+        for key in ("seed", "batch_size", "data", "subset"):
             if key in saved_train and saved_train[key] != getattr(self.train_cfg, key):
                 raise ConfigError(
                     f"the run in {Path(ck.path).parent.parent} was trained with {key}={saved_train[key]!r}, "
