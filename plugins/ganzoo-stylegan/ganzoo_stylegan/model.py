@@ -8,7 +8,9 @@ draws its own latents, mixed across two w's with probability `style_mixing`. The
 `G_ema` follows the reference's half-life in images with a ramp-up; it is a network of the model (saved
 and restored with the run) and the one used to sample. The running path-length mean is family state.
 
-Every image the discriminator sees goes through `discriminate`, the one place where augmentation applies.
+Every image the discriminator sees goes through `discriminate`, the one place where the run's `--augment`
+(ADA, DiffAugment) applies; the real scores of the main update feed ADA's controller. R1 is taken with
+respect to the non-augmented real images, as in the reference.
 """
 
 from __future__ import annotations
@@ -67,13 +69,13 @@ class StyleGAN2(GANModel):
         self.nets["G_ema"].eval()  # the average is never trained: its w_avg follows G's
         return self
 
-    def augment(self, images: torch.Tensor) -> torch.Tensor:
-        """The images the discriminator sees (identity without augmentation)."""
-        return images
-
-    def discriminate(self, images: torch.Tensor, labels: torch.Tensor | None) -> torch.Tensor:
-        """D's scores (one per image) of `images`: the single route of every discriminator input."""
-        return self.nets["D"](self.augment(images), labels).flatten()
+    def discriminate(self, images: torch.Tensor, labels: torch.Tensor | None,
+                     ctx: StepContext | None = None) -> torch.Tensor:
+        """D's scores (one per image) of `images`: the single route of every discriminator input, through the
+        run's `--augment` (ADA, DiffAugment) when training."""
+        if ctx is not None:
+            images = ctx.augment(images)
+        return self.nets["D"](images, labels).flatten()
 
     def run_discriminator(self, images: torch.Tensor, labels: torch.Tensor | None) -> torch.Tensor:
         return self.discriminate(images, labels)
@@ -138,7 +140,7 @@ class StyleGAN2(GANModel):
             z, c = self.sample_latent(n), self.sample_labels(n)
             with ctx.autocast():
                 fake = G.synthesis(self.mapped(G, z, c, mixing=cfg.style_mixing))
-                fake_scores = self.discriminate(fake, c)
+                fake_scores = self.discriminate(fake, c, ctx)
             loss_g = F.softplus(-fake_scores.float()).mean()
         ctx.update("G", loss_g)
         logs["loss_g"] = loss_g.detach()
@@ -166,8 +168,9 @@ class StyleGAN2(GANModel):
         with torch.no_grad(), ctx.autocast():
             fake = G.synthesis(self.mapped(G, z, c, mixing=cfg.style_mixing))
         with ctx.autocast():
-            fake_scores = self.discriminate(fake, c)
-            real_scores = self.discriminate(real, labels)
+            fake_scores = self.discriminate(fake, c, ctx)
+            real_scores = self.discriminate(real, labels, ctx)
+        ctx.observe_real_scores(real_scores.detach())  # ADA's overfitting heuristic: sign of D on reals
         loss_d = F.softplus(fake_scores.float()).mean() + F.softplus(-real_scores.float()).mean()
         ctx.update("D", loss_d)
         acc_real, acc_fake = self.loss.accuracy(real_scores.detach(), fake_scores.detach())
@@ -178,7 +181,7 @@ class StyleGAN2(GANModel):
         if gamma > 0 and step % cfg.r1_interval == 0:
             with ctx.full_precision():
                 real_in = real.detach().requires_grad_(True)
-                scores = self.discriminate(real_in, labels)
+                scores = self.discriminate(real_in, labels, ctx)
                 (grads,) = torch.autograd.grad(scores.sum(), real_in, create_graph=True)
                 r1 = grads.square().sum([1, 2, 3])
                 loss_r1 = (scores * 0 + r1 * (gamma / 2)).mean() * cfg.r1_interval

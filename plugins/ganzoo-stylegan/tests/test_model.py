@@ -61,6 +61,14 @@ def test_resume_is_bit_exact_across_the_lazy_intervals(registry, tmp_path: Path)
     check_resume("stylegan2", tmp_path, steps=6, split=3, overrides=TINY, train_overrides={"batch_size": 8})
 
 
+@pytest.mark.slow
+@pytest.mark.parametrize("augment", ["ada:p=0.5,kimg=1", "diffaugment"])
+def test_resume_is_bit_exact_with_augmentation(registry, tmp_path: Path, augment: str) -> None:
+    # Every discriminator input goes through ctx.augment; ADA's p and statistics resume exactly too.
+    check_resume("stylegan2", tmp_path, steps=5, split=2, overrides=TINY,
+                 train_overrides={"batch_size": 8, "augment": augment})
+
+
 def test_truncation_pulls_towards_the_average() -> None:
     model = build(StyleGAN2Config(**TINY), training=False).eval()
     G = model.nets["G_ema"]
