@@ -98,8 +98,11 @@ def _name_of(record: Any) -> str:
 
 def suggest(name: str, candidates: Iterable[str]) -> str:
     """' Did you mean: a, b?' for close matches, or ''."""
-    close = difflib.get_close_matches(name, sorted(set(candidates)), n=3, cutoff=0.6)
-    return f" Did you mean: {', '.join(close)}?" if close else ""
+    by_lower: dict[str, str] = {}
+    for candidate in sorted(set(candidates)):
+        by_lower.setdefault(candidate.lower(), candidate)
+    close = difflib.get_close_matches(name.lower(), list(by_lower), n=3, cutoff=0.6)
+    return f" Did you mean: {', '.join(by_lower[c] for c in close)}?" if close else ""
 
 
 class Registry:
@@ -164,8 +167,22 @@ class Registry:
         return sorted(seen.values(), key=lambda s: (s.name, s.plugin))
 
     def resolve_model(self, ref: str) -> ResolvedModel:
-        """Resolve `name`, `alias`, `name.tag` or `plugin:name[.tag]` to an installed model."""
+        """Resolve `name`, `alias`, `name.tag` or `plugin:name[.tag]` to an installed model.
+
+        Names are lower case; `DCGAN` finds `dcgan` when no name matches it exactly.
+        """
         ref = ref.strip()
+        if ref != ref.lower():
+            try:
+                return self._resolve_model(ref)
+            except UnknownNameError as exact:
+                try:
+                    return self._resolve_model(ref.lower())
+                except UnknownNameError:
+                    raise exact from None
+        return self._resolve_model(ref)
+
+    def _resolve_model(self, ref: str) -> ResolvedModel:
         if ":" in ref:
             plugin, _, rest = ref.partition(":")
             base, tag = self._split_tag(rest, lambda n: any(s.plugin == plugin and (s.name == n or n in s.aliases)
@@ -237,10 +254,11 @@ class Registry:
     def list_models(
         self, pattern: str | None = None, task: str | None = None, pretrained: bool = False
     ) -> list[ModelSpec]:
-        """Installed models matching a glob `pattern` (on name or alias), a task, and having weights."""
+        """Installed models matching a glob `pattern` (on name or alias, any case), a task, and having weights."""
         out = []
+        pattern = pattern.lower() if pattern else pattern
         for spec in self.model_specs():
-            names = (spec.name, *spec.aliases)
+            names = [n.lower() for n in (spec.name, *spec.aliases)]
             if pattern and not any(fnmatch.fnmatchcase(n, pattern) or pattern in n for n in names):
                 continue
             if task and spec.task != task:

@@ -350,8 +350,12 @@ def test_translate_refuses_an_image_to_image_header_too_large(tmp_path):
     path = save_checkpoint(tmp_path / "huge.safetensors", kind="weights", name="cyclegan", plugin="ganzoo-cyclegan",
                            plugin_version="0.1.0", config={"model": {"ngf": 10**6}, "train": {}}, step=1,
                            nets={"G_A": {"w": torch.zeros(1)}})
-    result = run_cli("translate", str(path), "--input", str(tmp_path), "--out", str(tmp_path / "out"))
+    from PIL import Image
+
+    Image.new("RGB", (8, 8)).save(tmp_path / "in.png")  # inputs are checked first, before torch is imported
+    result = run_cli("translate", str(path), "--input", str(tmp_path / "in.png"), "--out", str(tmp_path / "out"))
     line = one_error(result.returncode, result.stderr)
+    assert not (tmp_path / "out").exists()
     assert "model cyclegan with ngf=1000000 needs about" in line and "use a smaller ngf (default 64)" in line
 
 

@@ -52,6 +52,8 @@ def bench_cmd(name: str, steps: int, warmup: int, batch_size: int | None, image_
       ganzoo bench dcgan --image-size 64 --set channels=3 --batch-size 64
       ganzoo bench cyclegan --image-size 128 --batch-size 1 --json
     """
+    preflight(name, batch_size=batch_size, image_size=image_size, precision=precision, device=device, data=data,
+              channels_last=channels_last, compile_=compile_, set_items=set_items)
     from ganzoo.bench.model_bench import bench_model
 
     result = bench_model(name, steps=steps, warmup=warmup, batch_size=batch_size, image_size=image_size,
@@ -63,6 +65,26 @@ def bench_cmd(name: str, steps: int, warmup: int, batch_size: int | None, image_
         print_json(result.to_json())
         return
     _print_table(result)
+
+
+def preflight(name: str, *, batch_size: int | None, image_size: int | None, precision: str | None,
+              device: str | None, data: str | None, channels_last: bool | None, compile_: bool | None,
+              set_items: tuple[str, ...]) -> None:
+    """Check the model name and every option as `ganzoo train` would, before torch is imported."""
+    from ganzoo.errors import ConfigError
+    from ganzoo.registry import get_registry
+    from ganzoo.run_config import resolve
+
+    registry = get_registry()
+    spec = registry.resolve_model(name).spec
+    entry = registry.catalogue.models.get(spec.name)
+    train = {k: v for k, v in (("batch_size", batch_size), ("precision", precision), ("device", device),
+                               ("data", data), ("channels_last", channels_last), ("compile", compile_ or None))
+             if v is not None}
+    run = resolve(spec, catalogue_defaults=entry.defaults if entry else None, set_items=set_items,
+                  model_flags={"image_size": image_size} if image_size is not None else {}, train_flags=train)
+    if image_size is not None and not hasattr(run.model, "image_size"):
+        raise ConfigError(f"model {spec.name!r} has no image_size option; drop --image-size")
 
 
 def _print_table(result: Any) -> None:

@@ -76,6 +76,7 @@ def eval_cmd(source: str | None, data_ref: str | None, metric: str, n: int | Non
         results.extend(read_jsonl(path))
     new = None
     if source is not None:
+        weights = preflight(source, data_ref=data_ref, metric=metric, extractor=extractor, weights=weights)
         new = evaluate_source(source, data_ref=data_ref, metric=metric, n=n, extractor=extractor, weights=weights,
                               seed=seed, split=split, n_ref=n_ref, domain=domain, batch_size=batch_size,
                               device=device, progress=not as_json)
@@ -129,7 +130,52 @@ def print_catalogue(as_json: bool) -> None:
 
 
 def _is_run_folder(path: Path) -> bool:
-    return (path / "checkpoints" / "last.safetensors").is_file()
+    """A run folder or its checkpoints/ folder (evaluated as the model), not a folder of images."""
+    return (path / "checkpoints" / "last.safetensors").is_file() or (path / "last.safetensors").is_file()
+
+
+def preflight(source: str, *, data_ref: str | None, metric: str, extractor: str | None,
+              weights: str | None) -> str | None:
+    """Check, before torch is imported and before any image is decoded, what can fail in one line.
+
+    The metric and extractor names, the source (a checkpoint's file and header, or a folder with
+    --data) and, for a folder, the extractor's weights: the FID Inception file is located (or
+    downloaded) now, not after the reference set was read (for a model: once the model is built).
+    Returns the weights file to use (None: the extractor's own).
+    """
+    from ganzoo.registry import get_registry
+
+    registry = get_registry()
+    names = [p.strip() for p in metric.split(",") if p.strip()]
+    if not names:
+        raise ConfigError("no metric given; e.g. --metric fid,kid")
+    for name in names:
+        registry.metric(name)
+    if extractor is not None and not extractor.startswith("timm:"):
+        registry.extractor(extractor)
+    if weights is not None and not Path(weights).expanduser().is_file():
+        raise ConfigError(f"--weights {weights}: no such file")
+    path = Path(source).expanduser()
+    if path.is_dir() and not _is_run_folder(path):
+        if not data_ref:
+            raise ConfigError("evaluating a folder of images needs --data REF (the reference data set)")
+        return extractor_weights(extractor, data_ref, weights)
+    from ganzoo.cli._sources import check_source
+
+    check_source(source)  # the model's own size is checked when it is built, then the weights (extractor_weights)
+    return weights
+
+
+def extractor_weights(extractor: str | None, reference: str, weights: str | None) -> str | None:
+    """The weights file the extractor will use, located (or downloaded) now: one line if it is missing."""
+    from ganzoo.metrics.catalog import DEFAULT_EXTRACTOR, default_extractor_for
+
+    chosen = extractor or default_extractor_for(str(reference).split(":", 1)[0])
+    if chosen != DEFAULT_EXTRACTOR:
+        return weights
+    from ganzoo.metrics.weights import locate_inception_weights
+
+    return str(locate_inception_weights(weights))
 
 
 def evaluate_source(source: str, *, data_ref: str | None, metric: str, n: int | None, extractor: str | None,
@@ -155,8 +201,9 @@ def evaluate_source(source: str, *, data_ref: str | None, metric: str, n: int | 
         description = "reading"
     else:
         batches, total, info, default_data = _model_batches(source, n or DEFAULT_N, seed, batch_size, device)
-        (first, _), batches = _peek(batches)
         reference = data_ref or default_data
+        weights = extractor_weights(extractor, reference, weights)  # before the reference set is read
+        (first, _), batches = _peek(batches)
         size = _compare_size(reference, first, split, domain)
         data = _resolve_reference(reference, first, size)
         description = "generating"

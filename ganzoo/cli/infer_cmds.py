@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import math
 from pathlib import Path
 
 import click
 
 from ganzoo.configs import SEED_MAX
-from ganzoo.errors import ConfigError, DataError, GanzooError
+from ganzoo.errors import ConfigError, DataError
 
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".webp", ".tif", ".tiff"}
 
@@ -28,14 +29,15 @@ def _resolve_device(name: str):
 @click.argument("source")
 @click.option("--n", "n", type=click.IntRange(min=1), default=64, show_default=True, help="Number of images.")
 @click.option("--label", "--class", "label", type=click.IntRange(min=0), default=None,
-              help="Class label (conditional models).")
+              help="Class label (conditional models) [default: labels 0, 1, ..., k-1, 0, ... in turn].")
 @click.option("--seed", type=click.IntRange(0, SEED_MAX), default=0, show_default=True, help="Seed of the latents.")
 @click.option("--size", type=click.IntRange(min=1), default=None,
               help="Resize outputs to SIZE x SIZE (area down-sampling; e.g. a lower ProGAN resolution).")
 @click.option("--batch-size", type=click.IntRange(min=1), default=256, show_default=True,
               help="Images generated per forward pass.")
 @click.option("--out", "out", required=True, type=click.Path(),
-              help="A .png path for one grid, or a folder for one PNG per image (a .gif with --interpolate).")
+              help="A .png file for one grid, or a folder (any name without an image suffix) for one PNG per "
+                   "image, written as they are generated (a .gif with --interpolate).")
 @click.option("--truncation", type=float, default=None, metavar="PSI",
               help="Truncation psi in [0, 1] for models that have it (StyleGAN); 1: none.")
 @click.option("--seeds", default=None, metavar="LIST",
@@ -46,74 +48,181 @@ def _resolve_device(name: str):
 @_device_option
 def sample_cmd(source: str, n: int, label: int | None, seed: int, size: int | None, batch_size: int, out: str,
                truncation: float | None, seeds: str | None, interpolate: int | None, device: str) -> None:
-    """Generate images from SOURCE: a checkpoint file, a run folder, or a pretrained NAME.TAG."""
+    """Generate images from SOURCE: a checkpoint file, a run folder (or its checkpoints/), or a pretrained NAME.TAG."""
+    from ganzoo.cli._sources import an, check_source, task_hint
+
+    checked = check_source(source)  # before torch: a wrong path, file or model fails in milliseconds
+    spec = checked.spec
+    if spec.task not in ("unconditional", "conditional"):
+        raise ConfigError(f"{spec.name!r} is {an(spec.task)} model; use '{task_hint(spec.task)}'")
+    extras = seeds is not None or interpolate is not None or Path(out).suffix.lower() == ".gif"
+    writer = None if extras else output_for(out, n)
     import torch
 
-    from ganzoo.engine.images import save_grid, save_png
     from ganzoo.engine.inference import load
 
-    loaded = load(source, device=_resolve_device(device), channels_last=True)
-    if loaded.spec.task not in ("unconditional", "conditional"):
-        raise ConfigError(
-            f"{loaded.spec.name!r} is a {loaded.spec.task} model; use "
-            + ("'ganzoo translate'" if loaded.spec.task == "image-to-image" else "'ganzoo stylize'")
-        )
+    loaded = load(checked.load_ref, device=_resolve_device(device), channels_last=True)
     from ganzoo.cli.sample_extras import sample_extras
 
     if sample_extras(loaded, source, out=out, label=label, seed=seed, n=n, size=size, batch_size=batch_size,
                      truncation=truncation, seeds=seeds, interpolate=interpolate):
         return
-    k = loaded.num_classes
-    labels = None
-    nrow = None
-    target = Path(out)
-    as_grid = target.suffix.lower() == ".png"
-    if label is not None:
-        if k is None:
-            raise ConfigError(f"{loaded.spec.name!r} is not class-conditional; drop --label")
-        if label >= k:
-            raise ConfigError(f"--label {label} is out of range: the model has {k} classes (0..{k - 1})")
-        labels = torch.full((n,), label, dtype=torch.long)
-    elif k is not None and as_grid:
-        per_class = max(1, n // k)
-        labels = torch.arange(k).repeat_interleave(per_class)
-        n, nrow = len(labels), per_class
-    elif k is not None:
-        labels = torch.arange(n) % k
-    images = _generate_with_progress(loaded, n, seed=seed, labels=labels, batch_size=batch_size)
-    if size is not None and size != images.shape[-1]:
-        images = torch.nn.functional.interpolate(images, size=(size, size), mode="area" if size < images.shape[-1]
-                                                 else "nearest")
-    meta = {"ganzoo:source": source, "ganzoo:model": loaded.spec.name, "ganzoo:seed": str(seed),
+    assert writer is not None
+    labels = sample_labels(loaded.num_classes, n, label, spec.name)
+    channels, side = _image_shape(loaded)
+    side = size or side
+    check_sample_memory(n, channels, side, batch_size, grid=writer.is_grid)
+    meta = {"ganzoo:source": source, "ganzoo:model": spec.name, "ganzoo:seed": str(seed),
             "ganzoo:step": str(loaded.checkpoint.step)}
     if label is not None:
         meta["ganzoo:label"] = str(label)
-    if as_grid:
-        path = save_grid(images, target, nrow=nrow or max(1, math.ceil(math.sqrt(n))), metadata=meta)
-        click.echo(f"Wrote a grid of {n} images to {path}", err=True)
-        return
-    target.mkdir(parents=True, exist_ok=True)
-    for i, image in enumerate(images):
-        suffix = f"-label{int(labels[i])}" if labels is not None else ""
-        save_png(image, target / f"{i:05d}{suffix}.png", metadata=meta)
-    click.echo(f"Wrote {n} images to {target}/", err=True)
+    writer.begin(meta, nrow=grid_columns(n, loaded.num_classes if label is None else None))
+    with _sampling_progress(n, batch_size) as advance:
+        start = 0
+        for images in loaded.iter_generate(n, seed=seed, labels=labels, batch_size=batch_size):
+            if size is not None and size != images.shape[-1]:
+                images = torch.nn.functional.interpolate(
+                    images, size=(size, size), mode="area" if size < images.shape[-1] else "nearest")
+            count = images.shape[0]
+            writer.add(images, labels[start:start + count] if labels is not None else None, start)
+            start += count
+            advance(count)
+    click.echo(writer.finish(), err=True)
 
 
-def _generate_with_progress(loaded, n: int, *, seed: int, labels, batch_size: int):
+def images_text(n: int) -> str:
+    """'1 image', '16 images'."""
+    return f"{n} image" if n == 1 else f"{n} images"
+
+
+def output_for(out: str, n: int) -> GridOutput | FolderOutput:
+    """What `--out` asks for, chosen from its name alone: an image file (a grid) or a folder."""
+    target = Path(out).expanduser()
+    suffix = target.suffix.lower()
+    if suffix in IMAGE_SUFFIXES:
+        if suffix != ".png":
+            raise ConfigError(f"--out {out}: ganzoo writes PNG pictures; use {target.with_suffix('.png').name} for one "
+                              "grid, or a folder name for one PNG per image")
+        if target.is_dir():
+            raise ConfigError(f"--out {out} is a folder; give a new .png file name for the grid")
+        return GridOutput(target, n)
+    if target.exists() and not target.is_dir():
+        raise ConfigError(f"--out {out} is a file; give a folder for one PNG per image, or a .png name for a grid")
+    return FolderOutput(target, n)
+
+
+class GridOutput:
+    """All images in one PNG grid (kept in memory as 8-bit pictures until written)."""
+
+    is_grid = True
+
+    def __init__(self, path: Path, n: int) -> None:
+        self.path, self.n = path, n
+        self.chunks: list = []
+        self.meta: dict[str, str] = {}
+        self.nrow = 1
+
+    def begin(self, meta: dict[str, str], *, nrow: int) -> None:
+        self.meta, self.nrow = meta, nrow
+
+    def add(self, images, labels, start: int) -> None:
+        from ganzoo.engine.images import to_uint8
+
+        self.chunks.append(to_uint8(images))
+
+    def finish(self) -> str:
+        import torch
+
+        from ganzoo.engine.images import save_grid
+
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        path = save_grid(torch.cat(self.chunks), self.path, nrow=self.nrow, metadata=self.meta)
+        return f"Wrote a grid of {images_text(self.n)} to {path}"
+
+
+class FolderOutput:
+    """One PNG per image, written chunk by chunk (memory stays bounded whatever --n is)."""
+
+    is_grid = False
+
+    def __init__(self, folder: Path, n: int) -> None:
+        self.folder, self.n = folder, n
+        self.meta: dict[str, str] = {}
+        self.digits = max(5, len(str(n - 1)))
+
+    def begin(self, meta: dict[str, str], *, nrow: int) -> None:
+        self.meta = meta
+        self.folder.mkdir(parents=True, exist_ok=True)
+
+    def add(self, images, labels, start: int) -> None:
+        from ganzoo.engine.images import save_png, to_uint8
+
+        pictures = to_uint8(images)
+        for i, image in enumerate(pictures):
+            suffix = f"-label{int(labels[i])}" if labels is not None else ""
+            save_png(image, self.folder / f"{start + i:0{self.digits}d}{suffix}.png", metadata=self.meta)
+
+    def finish(self) -> str:
+        return f"Wrote {images_text(self.n)} to {self.folder}/"
+
+
+def sample_labels(k: int | None, n: int, label: int | None, name: str):
+    """The class of each image: `label` for all, else 0, 1, ..., k-1, 0, ... in turn; None if unconditional."""
     import torch
+
+    if label is not None:
+        if k is None:
+            raise ConfigError(f"{name!r} is not class-conditional; drop --label")
+        if label >= k:
+            raise ConfigError(f"--label {label} is out of range: the model has {k} classes (0..{k - 1})")
+        return torch.full((n,), label, dtype=torch.long)
+    return torch.arange(n) % k if k is not None else None
+
+
+def grid_columns(n: int, k: int | None) -> int:
+    """Grid width: one column per class when the labels fill whole rows, else about square."""
+    if k is not None and n >= k and n % k == 0 and n // k <= 2 * k:
+        return k
+    return max(1, math.ceil(math.sqrt(n)))
+
+
+def _image_shape(loaded) -> tuple[int, int]:
+    config = loaded.run_config.model
+    return int(getattr(config, "channels", None) or 3), int(getattr(config, "image_size", None) or 64)
+
+
+def check_sample_memory(n: int, channels: int, side: int, batch_size: int, *, grid: bool) -> None:
+    """Refuse, before generating, a --size, --batch-size or grid whose pictures exceed the memory available."""
+    from ganzoo.engine.footprint import ENV, _size, memory_limit
+
+    limit = memory_limit()
+    if not limit:
+        return
+    image = channels * side * side * 4  # float32, as generated
+    if image > limit:
+        raise ConfigError(f"--size {side}: one {side}x{side} image needs about {_size(image)}, more than the "
+                          f"{_size(limit)} of memory available; use a smaller --size, or set {ENV} to lift the limit")
+    if image * min(batch_size, n) > limit:
+        raise ConfigError(f"--batch-size {batch_size}: a batch of {side}x{side} images needs about "
+                          f"{_size(image * min(batch_size, n))}, more than the {_size(limit)} of memory available; "
+                          f"use a smaller --batch-size, or set {ENV} to lift the limit")
+    if grid and 2 * n * image // 4 > limit:  # 8-bit pictures and the grid they are tiled into
+        raise ConfigError(f"--n {n}: a grid of {n} {side}x{side} images needs about {_size(2 * n * image // 4)}, more "
+                          f"than the {_size(limit)} of memory available; give --out a folder (images are then "
+                          "written as they are generated)")
+
+
+@contextlib.contextmanager
+def _sampling_progress(n: int, batch_size: int):
+    """A transient progress bar when there is more than one batch; yields `advance(count)`."""
     from rich.progress import Progress
 
-    generator = torch.Generator().manual_seed(seed)
-    chunks = []
-    with torch.inference_mode(), Progress(transient=True, disable=n <= batch_size) as progress:
+    from ganzoo.cli._output import stderr_console
+
+    console = stderr_console()
+    with Progress(transient=True, disable=n <= batch_size or not console.is_terminal, console=console) as progress:
         task = progress.add_task("sampling", total=n)
-        for start in range(0, n, batch_size):
-            count = min(batch_size, n - start)
-            chunk_labels = labels[start:start + count] if labels is not None else None
-            chunks.append(loaded.model.generate(count, generator=generator, labels=chunk_labels,
-                                                nets=loaded.nets).float().cpu())
-            progress.advance(task, count)
-    return torch.cat(chunks)
+        yield lambda count: progress.advance(task, count)
 
 
 @click.command("export")
@@ -147,22 +256,40 @@ def collect_images(inputs: tuple[str, ...]) -> list[Path]:
     return files
 
 
-def read_image(path: Path, channels: int, size: int):
-    """An image file as a 1 x C x size x size tensor in [-1, 1]."""
+def read_image(path: Path, channels: int, size: int | tuple[int, int] | None = None):
+    """An image file as a 1 x C x H x W tensor in [-1, 1], and a note when it was converted or resized.
+
+    `size`: an int for SIZE x SIZE, a (width, height) pair, or None to keep the file's own size.
+    """
     import numpy as np
     import torch
     from PIL import Image, UnidentifiedImageError
 
+    notes = []
     try:
         with Image.open(path) as img:
-            img = img.convert("L" if channels == 1 else "RGB")
-            img = img.resize((size, size), Image.BICUBIC)
+            mode = "L" if channels == 1 else "RGB"
+            if img.mode != mode:
+                grey = img.mode in ("1", "L", "LA", "I", "I;16", "F")
+                if mode == "RGB" and grey:
+                    notes.append("grey converted to RGB")
+                elif mode == "L" and not grey:
+                    notes.append(f"{'colour' if img.mode != 'P' else 'palette'} converted to grey")
+            img = img.convert(mode)
+            wanted = (size, size) if isinstance(size, int) else tuple(size) if size is not None else img.size
+            if tuple(wanted) != img.size:
+                notes.append(f"resized from {img.width}x{img.height} to {wanted[0]}x{wanted[1]}")
+                img = img.resize(tuple(wanted), Image.BICUBIC)
             array = np.asarray(img, dtype=np.float32) / 127.5 - 1.0
     except (UnidentifiedImageError, OSError) as exc:
         raise DataError(f"cannot read image {path}: {exc}") from None
     tensor = torch.from_numpy(array)
     tensor = tensor.unsqueeze(0) if channels == 1 else tensor.permute(2, 0, 1)
-    return tensor.unsqueeze(0)
+    return tensor.unsqueeze(0), "; ".join(notes)
+
+
+#: Conversion notes printed one line each; the rest are counted in one more line.
+MAX_NOTES = 10
 
 
 @click.command("translate")
@@ -172,7 +299,8 @@ def read_image(path: Path, channels: int, size: int):
 @click.option("--direction", type=click.Choice(["a2b", "b2a"]), default="a2b", show_default=True,
               help="Translate domain A to B, or B to A.")
 @click.option("--size", type=click.IntRange(min=8), default=None,
-              help="Resize inputs to SIZE x SIZE first [default: the model's image size].")
+              help="Resize inputs to SIZE x SIZE first [default: each image's own size for fully convolutional "
+                   "generators, else the model's image size].")
 @click.option("--batch-size", type=click.IntRange(min=1), default=8, show_default=True)
 @click.option("--mode", default=None, metavar="MODE",
               help="How the networks run, for models that offer a choice (pix2pix: train = as the reference's "
@@ -181,41 +309,85 @@ def read_image(path: Path, channels: int, size: int):
 @_device_option
 def translate_cmd(source: str, inputs: tuple[str, ...], direction: str, size: int | None, batch_size: int,
                   mode: str | None, out: str, device: str) -> None:
-    """Translate images with an image-to-image model (SOURCE: a checkpoint or NAME.TAG); keeps file names."""
+    """Translate images with an image-to-image model (SOURCE: a checkpoint, a run folder or NAME.TAG); keeps file names.
+
+    Fully convolutional generators (CycleGAN's, pix2pix's) translate each image at its own size; one
+    line says when an image is resized or converted (grey to RGB, colour to grey).
+    """
+    from ganzoo.cli._sources import an, check_source, task_hint
+
+    checked = check_source(source)  # before torch: a wrong path, file or model fails in milliseconds
+    spec = checked.spec
+    if spec.task != "image-to-image":
+        raise ConfigError(f"{spec.name!r} is {an(spec.task)} model, not an image-to-image model; "
+                          f"use '{task_hint(spec.task)}'")
+    files = collect_images(inputs)
+    target = Path(out).expanduser()
+    if target.exists() and not target.is_dir():
+        raise ConfigError(f"--out {out} is a file; give a folder")
     import torch
     from rich.progress import Progress
 
+    from ganzoo.cli._output import stderr_console
     from ganzoo.engine.images import save_png
     from ganzoo.engine.inference import load
 
-    loaded = load(source, device=_resolve_device(device), channels_last=True)
-    if loaded.spec.task != "image-to-image":
-        raise ConfigError(f"{loaded.spec.name!r} is a {loaded.spec.task} model, not an image-to-image model")
+    loaded = load(checked.load_ref, device=_resolve_device(device), channels_last=True)
     used_mode = loaded.translate_mode(mode)
-    files = collect_images(inputs)
     config = loaded.run_config.model
     channels = getattr(config, "channels", None) or 3
-    size = size or getattr(config, "image_size", None) or 256
-    target = Path(out)
-    target.mkdir(parents=True, exist_ok=True)
+    if size is None and not loaded.fully_convolutional:
+        size = getattr(config, "image_size", None) or 256
     names = _output_names(files)
-    meta = {"ganzoo:source": source, "ganzoo:model": loaded.spec.name, "ganzoo:direction": direction}
+    meta = {"ganzoo:source": source, "ganzoo:model": spec.name, "ganzoo:direction": direction}
     if used_mode is not None:
         meta["ganzoo:mode"] = used_mode
-    with torch.inference_mode(), Progress(transient=False) as progress:
+    notes = 0
+    console = stderr_console()
+    with torch.inference_mode(), Progress(transient=False, console=console, disable=not console.is_terminal) as progress:
         task = progress.add_task(f"translating {direction}", total=len(files))
-        for start in range(0, len(files), batch_size):
-            chunk = files[start:start + batch_size]
-            batch = torch.cat([read_image(p, channels, size) for p in chunk]).contiguous(
-                memory_format=torch.channels_last)
-            try:
-                outputs = loaded.translate(batch, direction=direction, mode=mode)
-            except GanzooError:
-                raise
-            for path, image in zip(chunk, outputs):
+        for group in _same_size_batches(files, size, batch_size):
+            pictures = []
+            for path in group:
+                picture, note = read_image(path, channels, size)
+                if note:
+                    notes += 1
+                    if notes <= MAX_NOTES:
+                        console.print(f"{path.name}: {note}", markup=False, highlight=False, soft_wrap=True)
+                pictures.append(picture)
+            batch = torch.cat(pictures).contiguous(memory_format=torch.channels_last)
+            outputs = loaded.translate(batch, direction=direction, mode=mode)
+            target.mkdir(parents=True, exist_ok=True)  # only once there is something to write
+            for path, image in zip(group, outputs):
                 save_png(image, target / names[path], metadata={**meta, "ganzoo:input": path.name})
-            progress.advance(task, len(chunk))
-    click.echo(f"Wrote {len(files)} images to {target}/", err=True)
+            progress.advance(task, len(group))
+    if notes > MAX_NOTES:
+        click.echo(f"({notes - MAX_NOTES} more images resized or converted)", err=True)
+    click.echo(f"Wrote {images_text(len(files))} to {target}/", err=True)
+
+
+def _same_size_batches(files: list[Path], size: int | None, batch_size: int):
+    """Consecutive files in batches of at most `batch_size` that share one size (all alike when `size` is set)."""
+    from PIL import Image, UnidentifiedImageError
+
+    group: list[Path] = []
+    group_size = None
+    for path in files:
+        if size is None:
+            try:
+                with Image.open(path) as img:
+                    this = img.size
+            except (UnidentifiedImageError, OSError) as exc:
+                raise DataError(f"cannot read image {path}: {exc}") from None
+        else:
+            this = (size, size)
+        if group and (this != group_size or len(group) >= batch_size):
+            yield group
+            group = []
+        group.append(path)
+        group_size = this
+    if group:
+        yield group
 
 
 def _output_names(files: list[Path]) -> dict[Path, str]:

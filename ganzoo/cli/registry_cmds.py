@@ -57,7 +57,7 @@ def list_cmd(pattern: str | None, task: str | None, pretrained: bool, available:
         for entry in registry.catalogue.models.values():
             if entry.name in installed_names:
                 continue
-            if pattern and not (fnmatch.fnmatchcase(entry.name, pattern) or pattern in entry.name):
+            if pattern and not (fnmatch.fnmatchcase(entry.name, pattern.lower()) or pattern.lower() in entry.name):
                 continue
             if task and entry.task != task:
                 continue
@@ -83,19 +83,36 @@ def list_cmd(pattern: str | None, task: str | None, pretrained: bool, available:
         return
     from rich.table import Table
 
-    table = Table(box=None, header_style="bold", pad_edge=False)
-    for column in ("name", "task", "plugin", "summary", "checkpoints"):
-        table.add_column(column, overflow="fold")
-    for row in rows:
-        plugin = f"{row['plugin']}@{row['version']}" if row["installed"] else f"[dim]{row['install']}[/dim]"
-        summary = row["summary"] if row["implemented"] is not False else f"{row['summary']} [dim](not implemented yet)[/dim]"
-        tags = ", ".join(row["checkpoints"][:4]) + (" ..." if len(row["checkpoints"]) > 4 else "")
-        table.add_row(row["name"], row["task"], plugin, summary, tags)
     console = stdout_console()
     if not rows:
         console.print("No models match." if (pattern or task or pretrained) else "No models installed.")
         return
+    fixed = {column: max([len(column)] + [len(_plain(r, column)) for r in rows]) for column in ("name", "task", "plugin")}
+    # Narrow terminals: the checkpoint tags go under the summary instead of a column of their own.
+    separate = console.width - sum(fixed.values()) - 2 * len(fixed) >= 60
+    table = Table(box=None, header_style="bold", pad_edge=False)
+    for column, width in fixed.items():  # names and versions are never broken
+        table.add_column(column, no_wrap=True, min_width=width)
+    # Wrapped at spaces; a word wider than its column is cut with an ellipsis, never split.
+    table.add_column("summary", overflow="ellipsis", ratio=2)
+    if separate:
+        table.add_column("checkpoints", overflow="ellipsis", ratio=1)
+    for row in rows:
+        plugin = f"{row['plugin']}@{row['version']}" if row["installed"] else f"[dim]{row['install']}[/dim]"
+        summary = row["summary"] if row["implemented"] is not False else f"{row['summary']} [dim](not implemented yet)[/dim]"
+        tags = ", ".join(row["checkpoints"][:4]) + (", ..." if len(row["checkpoints"]) > 4 else "")
+        if separate:
+            table.add_row(row["name"], row["task"], plugin, summary, tags)
+        else:
+            table.add_row(row["name"], row["task"], plugin, summary + (f"\n[dim]weights:[/dim] {tags}" if tags else ""))
     console.print(table)
+
+
+def _plain(row: dict[str, Any], column: str) -> str:
+    """The text of a never-wrapped cell of `ganzoo list`, without markup."""
+    if column == "plugin":
+        return f"{row['plugin']}@{row['version']}" if row["installed"] else str(row["install"])
+    return str(row[column])
 
 
 @click.command("info")

@@ -258,6 +258,40 @@ def load_checkpoint(path: str | Path) -> Checkpoint:
     return ck
 
 
+def load_networks(path: str | Path, names: list[str] | tuple[str, ...]) -> Checkpoint:
+    """The header and the inference weights (EMA when stored, else raw) of the networks `names` only.
+
+    Other tensors (the other networks, optimizer moments, anything else the file holds) are not read:
+    the safetensors file is memory-mapped and only the wanted tensors are copied out.
+    """
+    from safetensors import safe_open
+
+    file = Path(path)
+    meta, _ = _open(file, load_tensors=False)
+    meta.pop("state_structure", None)
+    ck = Checkpoint(str(file), meta)
+    wanted: dict[str, tuple[str, str, str]] = {}
+    for name in names:
+        prefix = "ema" if name in meta.get("ema", []) else "net" if name in meta.get("nets", []) else None
+        if prefix is not None:
+            wanted[name] = (prefix, f"{prefix}/{name}/", name)
+    try:
+        with safe_open(str(file), framework="pt", device="cpu") as fh:
+            keys = list(fh.keys())
+            for key in keys:
+                for prefix, start, name in wanted.values():
+                    if key.startswith(start):
+                        target = ck.ema if prefix == "ema" else ck.nets
+                        target.setdefault(name, {})[key[len(start):]] = fh.get_tensor(key).clone()
+    except Exception as exc:
+        reason = " ".join(str(exc).split())[:160]
+        raise CheckpointError(
+            f"{file} is not a readable safetensors file (truncated or corrupt: {reason}); "
+            "use another checkpoint from the run's checkpoints/ folder"
+        ) from None
+    return ck
+
+
 def _open(path: str | Path, *, load_tensors: bool) -> tuple[dict[str, Any], dict[str, torch.Tensor]]:
     from safetensors import safe_open
 

@@ -54,6 +54,11 @@ class Loaded:
         out = list(self.iter_generate(n, seed=seed, labels=labels, batch_size=batch_size))
         return torch.cat(out) if out else torch.empty(0)
 
+    @property
+    def fully_convolutional(self) -> bool:
+        """True when every inference network declares a `size_multiple`: it runs on any image size."""
+        return bool(self.nets) and all(getattr(net, "size_multiple", None) for net in self.nets.values())
+
     def translate_mode(self, mode: str | None) -> str | None:
         """The mode `translate` runs in: `mode` checked against the model's `translate_modes`, else its default."""
         modes = tuple(getattr(self.model, "translate_modes", ()))
@@ -74,36 +79,36 @@ class Loaded:
 
 
 def resolve_source(source: str) -> Path:
-    """A checkpoint path for SOURCE: an existing file, or a catalogue `name.tag` (downloaded and converted)."""
-    path = Path(source)
-    if path.exists() or source.endswith(".safetensors") or "/" in source or "\\" in source:
-        if path.is_dir() and (path / "checkpoints" / "last.safetensors").exists():
-            return path / "checkpoints" / "last.safetensors"
-        return path
+    """A checkpoint path for SOURCE: a file, a run folder or its `checkpoints/` folder, or a catalogue `name.tag`."""
+    from ganzoo.engine.peek import checkpoint_in_folder, looks_like_path
+
+    if looks_like_path(source):
+        path = Path(source).expanduser()
+        return checkpoint_in_folder(path) if path.is_dir() else path
     from ganzoo.pretrained import fetch_pretrained
 
     return fetch_pretrained(source)
 
 
 def load(source: str, *, device: str | torch.device = "cpu", channels_last: bool = False) -> Loaded:
-    """Rebuild the model a checkpoint (or `name.tag`) describes and load its inference weights."""
+    """Rebuild the model a checkpoint (or `name.tag`) describes and load its inference weights.
+
+    Only the networks inference uses are read from the file (EMA copies when stored).
+    """
+    from ganzoo.engine.checkpoint import load_networks
+    from ganzoo.engine.peek import read_header_fast, spec_for_header
     from ganzoo.engine.run import build_model
-    from ganzoo.registry import get_registry
 
     path = resolve_source(source)
-    ck = load_checkpoint(path)
-    registry = get_registry()
-    plugin = ck.meta.get("plugin") or ""
+    header = read_header_fast(path)
+    spec = spec_for_header(header, path)
     try:
-        spec = registry.resolve_model(f"{plugin}:{ck.name}").spec
-    except Exception:
-        spec = registry.resolve_model(ck.name).spec
-    try:
-        run = from_header(ck.config, spec)
+        run = from_header(header["config"], spec)
     except ConfigError as exc:
         raise CheckpointError(f"{path} holds a config this version of {spec.name} cannot use ({exc.message})") from None
     model = build_model(spec, run.model, training=False)
     names = list(model.inference_nets) or list(model.nets)
+    ck = load_networks(path, [n for n in names if n in model.nets])
     nets: dict[str, torch.nn.Module] = {}
     for name in names:
         if name not in model.nets or (name not in ck.nets and name not in ck.ema):

@@ -82,8 +82,9 @@ def test_download_convert_translate_by_name(tmp_path, ganzoo_home):
     for name in ("shoe1.jpg", "shoe2.png"):
         Image.fromarray(rng.integers(0, 255, (60, 50, 3), dtype=np.uint8)).save(edges / name)
     shoes = tmp_path / "shoes"
+    # --size 256: the model's image size (by default a fully convolutional generator keeps each image's size).
     result = run_cli("translate", "pix2pix.edges2shoes", "--input", str(edges), "--out", str(shoes),
-                     "--mode", "eval", env=env)
+                     "--mode", "eval", "--size", "256", env=env)
     assert result.returncode == 0, result.stderr
     assert sorted(p.name for p in shoes.iterdir()) == ["shoe1.png", "shoe2.png"]
     out = np.asarray(Image.open(shoes / "shoe1.png").convert("RGB"), dtype=np.float32) / 127.5 - 1
