@@ -26,6 +26,7 @@ CHECKPOINT_FORMATS = (
     "cyclegan-reference",  # junyanz/pytorch-CycleGAN-and-pix2pix generator .pth
     "pix2pix-reference",  # junyanz/pytorch-CycleGAN-and-pix2pix pix2pix generator .pth (U-Net, batch norm)
     "pgan-pytorch-gan-zoo",  # facebookresearch/pytorch_GAN_zoo PGAN .pth
+    "stylegan2-ada-pickle",  # NVlabs/stylegan2-ada-pytorch network .pkl (read by a restricted unpickler)
     "fast-neural-style-examples",  # pytorch/examples fast_neural_style .pth
     "torchvision-vgg",  # torchvision VGG16/VGG19 .pth
     "pytorch-fid-inception",  # pytorch-fid Inception .pth

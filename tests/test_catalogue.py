@@ -11,7 +11,7 @@ import yaml
 from ganzoo import catalogue
 
 ROOT = Path(__file__).resolve().parents[1]
-FIRST_PARTY = {"dcgan", "cgan", "wgan", "wgan_gp", "cyclegan", "pix2pix", "progan", "neural_style", "fast_style"}
+FIRST_PARTY = {"dcgan", "cgan", "wgan", "wgan_gp", "cyclegan", "pix2pix", "progan", "stylegan2", "neural_style", "fast_style"}
 
 
 def raw() -> dict:

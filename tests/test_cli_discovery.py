@@ -17,9 +17,10 @@ import pytest
 from ganzoo import __version__
 from ganzoo.testing import install_entry_point, run_cli
 
-FIRST_PARTY = {"dcgan", "cgan", "wgan", "wgan_gp", "cyclegan", "pix2pix", "progan", "neural_style", "fast_style"}
+FIRST_PARTY = {"dcgan", "cgan", "wgan", "wgan_gp", "cyclegan", "pix2pix", "progan", "stylegan2", "neural_style",
+               "fast_style"}
 PLUGINS = {"ganzoo-dcgan", "ganzoo-cgan", "ganzoo-wgan", "ganzoo-cyclegan", "ganzoo-pix2pix", "ganzoo-progan",
-           "ganzoo-style"}
+           "ganzoo-stylegan", "ganzoo-style"}
 
 
 def test_version_and_help_and_module_entry_point_agree():

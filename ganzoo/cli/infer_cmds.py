@@ -28,7 +28,7 @@ def _resolve_device(name: str):
 @click.command("sample")
 @click.argument("source")
 @click.option("--n", "n", type=click.IntRange(min=1), default=64, show_default=True, help="Number of images.")
-@click.option("--label", type=click.IntRange(min=0), default=None,
+@click.option("--label", "--class", "label", type=click.IntRange(min=0), default=None,
               help="Class label (conditional models) [default: labels 0, 1, ..., k-1, 0, ... in turn].")
 @click.option("--seed", type=click.IntRange(0, SEED_MAX), default=0, show_default=True, help="Seed of the latents.")
 @click.option("--size", type=click.IntRange(min=1), default=None,
@@ -37,10 +37,17 @@ def _resolve_device(name: str):
               help="Images generated per forward pass.")
 @click.option("--out", "out", required=True, type=click.Path(),
               help="A .png file for one grid, or a folder (any name without an image suffix) for one PNG per "
-                   "image, written as they are generated.")
+                   "image, written as they are generated (a .gif with --interpolate).")
+@click.option("--truncation", type=float, default=None, metavar="PSI",
+              help="Truncation psi in [0, 1] for models that have it (StyleGAN); 1: none.")
+@click.option("--seeds", default=None, metavar="LIST",
+              help="One image per seed, e.g. 0-7,12 (the same images on every machine); replaces --n and --seed.")
+@click.option("--interpolate", type=click.IntRange(min=1), default=None, metavar="K",
+              help="A latent walk: K frames between consecutive keypoints (the --seeds, else up to 8 seeds from "
+                   "--seed), written as an animated GIF.")
 @_device_option
 def sample_cmd(source: str, n: int, label: int | None, seed: int, size: int | None, batch_size: int, out: str,
-               device: str) -> None:
+               truncation: float | None, seeds: str | None, interpolate: int | None, device: str) -> None:
     """Generate images from SOURCE: a checkpoint file, a run folder (or its checkpoints/), or a pretrained NAME.TAG."""
     from ganzoo.cli._sources import an, check_source, task_hint
 
@@ -48,12 +55,19 @@ def sample_cmd(source: str, n: int, label: int | None, seed: int, size: int | No
     spec = checked.spec
     if spec.task not in ("unconditional", "conditional"):
         raise ConfigError(f"{spec.name!r} is {an(spec.task)} model; use '{task_hint(spec.task)}'")
-    writer = output_for(out, n)
+    extras = seeds is not None or interpolate is not None or Path(out).suffix.lower() == ".gif"
+    writer = None if extras else output_for(out, n)
     import torch
 
     from ganzoo.engine.inference import load
 
     loaded = load(checked.load_ref, device=_resolve_device(device), channels_last=True)
+    from ganzoo.cli.sample_extras import sample_extras
+
+    if sample_extras(loaded, source, out=out, label=label, seed=seed, n=n, size=size, batch_size=batch_size,
+                     truncation=truncation, seeds=seeds, interpolate=interpolate):
+        return
+    assert writer is not None
     labels = sample_labels(loaded.num_classes, n, label, spec.name)
     channels, side = _image_shape(loaded)
     side = size or side
