@@ -76,10 +76,33 @@ def _busy(n: int) -> list[subprocess.Popen]:
     return [subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(n)]
 
 
+def other_cpu_use(seconds: float = 2.0) -> float | None:
+    """Busy share of all CPUs over `seconds` (from /proc/stat) while this process only sleeps: other work.
+
+    The load average lags by minutes and counts the benchmark's own processes, so it cannot tell whether
+    the machine was quiet; this can. None where /proc/stat does not exist.
+    """
+    def sample() -> tuple[int, int] | None:
+        try:
+            fields = [int(x) for x in Path("/proc/stat").read_text().splitlines()[0].split()[1:]]
+        except (OSError, ValueError, IndexError):
+            return None
+        idle = fields[3] + (fields[4] if len(fields) > 4 else 0)
+        return sum(fields), idle
+
+    first = sample()
+    time.sleep(seconds)
+    second = sample()
+    if first is None or second is None or second[0] == first[0]:
+        return None
+    return 1.0 - (second[1] - first[1]) / (second[0] - first[0])
+
+
 def measure(*, rounds: int = 3, steps: int = 10, warmup: int = 2, progress: Any = print) -> dict[str, Any]:
     """Median steps/s per setting and condition (see the module docstring); raw timings included."""
     results: dict[str, Any] = {"rounds": rounds, "steps": steps, "warmup": warmup, "conditions": {}}
     for condition in CONDITIONS:
+        other = other_cpu_use()  # before this condition's own busy processes start
         busy = _busy(2) if condition == "2 busy" else []
         try:
             time.sleep(1.0 if busy else 0.0)
@@ -107,6 +130,7 @@ def measure(*, rounds: int = 3, steps: int = 10, warmup: int = 2, progress: Any 
         for v in table.values():
             v["of_best"] = v["steps_per_s"] / best
         results["conditions"][condition] = {"settings": table, "load_before": load_before, "load_after": load_after,
+                                            "other_cpu_before": other,
                                             "default_of_best": table["ganzoo default"]["of_best"]}
     return results
 
@@ -114,7 +138,11 @@ def measure(*, rounds: int = 3, steps: int = 10, warmup: int = 2, progress: Any 
 def markdown(results: dict[str, Any], machine: dict[str, Any], date: str) -> str:
     """The threads table for docs/benchmarks.md."""
     loads = [c["load_before"] for c in results["conditions"].values()]
-    busy = max(loads) > 0.5
+    others = [c.get("other_cpu_before") for c in results["conditions"].values()]
+    if all(o is not None for o in others):
+        busy = max(others) > 0.10  # more than a tenth of the CPUs used by other work just before a condition
+    else:
+        busy = max(loads) > 0.5
     lines = [f"Measured {date} with `python benchmarks/run.py --section threads` on {machine['cpu']} "
              f"({machine['cores']} cores; flags: {', '.join(machine.get('cpu_flags') or []) or 'none of note'}), "
              f"torch {machine['torch']}: the default `ganzoo train dcgan` model and data, batch 64, fp32, "
@@ -127,6 +155,10 @@ def markdown(results: dict[str, Any], machine: dict[str, Any], date: str) -> str
         lines.append(f"**Provisional**: the machine was shared with other work while this ran (1-minute load "
                      f"average {min(loads):.2f} to {max(loads):.2f} before the conditions below, on "
                      f"{machine['cores']} cores), so `idle` was not idle; rerun on a quiet machine.")
+    elif all(o is not None for o in others):
+        lines.append("")
+        lines.append(f"Other work used {max(others):.0%} of the CPUs or less in the 2 s before each condition "
+                     "(from /proc/stat; the load averages below lag and include this benchmark's own processes).")
     lines += ["", "| condition | load before / after | setting | threads | OpenMP wait | steps/s | of best | "
               "CPU s per step |", "| --- | --- | --- | --- | --- | --- | --- | --- |"]
     for condition, c in results["conditions"].items():
