@@ -103,7 +103,7 @@ def translate(checkpoint: Path, inputs: Path, *, batch_sizes: Sequence[int] = (1
         config = loaded.run_config.model
         size = int(getattr(config, "image_size", 256))
         channels = int(getattr(config, "channels", None) or 3)
-        images = torch.cat([read_image(p, channels, size) for p in files])
+        images = torch.cat([read_image(p, channels, size)[0] for p in files])
         if channels_last:
             images = images.contiguous(memory_format=torch.channels_last)
         for batch in batch_sizes:
