@@ -14,24 +14,26 @@ def class_accuracy(logits: np.ndarray, labels: np.ndarray) -> float:
     return float((np.asarray(logits).argmax(axis=1) == np.asarray(labels)).mean())
 
 
-def _check_classifier(ctx: MetricContext) -> None:
+def check_classifier(ctx: MetricContext, metric: str) -> int:
+    """The extractor's number of classes; refused in one line without a classifier or when the data's differs."""
     classes = getattr(ctx.extractor, "num_classes", None)
     if ctx.fake.logits is None or classes is None:
         raise GanzooError(
-            f"metric 'class_acc' needs an extractor with a classifier for the data's classes; "
+            f"metric {metric!r} needs an extractor with a classifier for the data's classes; "
             f"{ctx.extractor.name!r} has none (use --extractor digits for --data digits)"
         )
     if ctx.num_classes is not None and classes != ctx.num_classes:
         raise GanzooError(
-            f"metric 'class_acc': extractor {ctx.extractor.name!r} classifies {classes} classes but the data has "
+            f"metric {metric!r}: extractor {ctx.extractor.name!r} classifies {classes} classes but the data has "
             f"{ctx.num_classes}; use an extractor trained on the same classes"
         )
+    return int(classes)
 
 
 def compute_class_acc(ctx: MetricContext) -> dict[str, float]:
     """The `class_acc` metric: does the classifier recognise the class each sample was conditioned on?"""
     labels = ctx.require_labels("class_acc")
-    _check_classifier(ctx)
+    check_classifier(ctx, "class_acc")
     return {"class_acc": class_accuracy(ctx.fake.logits, labels)}
 
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 import numpy as np
 
 from ganzoo.errors import GanzooError
+from ganzoo.metrics.conditional import check_classifier
 from ganzoo.metrics.context import MetricContext
 
 
@@ -44,17 +45,7 @@ def coverage_values(samples: np.ndarray, reference: np.ndarray) -> dict[str, flo
 
 def compute_coverage(ctx: MetricContext) -> dict[str, float]:
     """The `coverage` metric (see the module docstring)."""
-    classes = getattr(ctx.extractor, "num_classes", None)
-    if ctx.fake.logits is None or classes is None:
-        raise GanzooError(
-            f"metric 'coverage' needs an extractor with a classifier for the data's classes; "
-            f"{ctx.extractor.name!r} has none (use --extractor digits for --data digits)"
-        )
-    if ctx.num_classes is not None and classes != ctx.num_classes:
-        raise GanzooError(
-            f"metric 'coverage': extractor {ctx.extractor.name!r} classifies {classes} classes but the data has "
-            f"{ctx.num_classes}; use an extractor trained on the same classes"
-        )
+    classes = check_classifier(ctx, "coverage")
     real = ctx.real
     if real.labels is None:
         raise GanzooError("metric 'coverage' needs a labelled reference data set (e.g. --data digits)")
