@@ -18,9 +18,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
-import os
 import sys
-import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -125,16 +123,10 @@ def train(epochs: int = EPOCHS) -> tuple[dict[str, torch.Tensor], dict[str, str]
 def write(state: dict[str, torch.Tensor], meta: dict[str, str], out: Path) -> None:
     from safetensors.torch import save_file
 
-    out.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=out.name + ".", suffix=".tmp", dir=out.parent)
-    os.close(fd)
-    try:
-        save_file(state, tmp, metadata=meta)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, out)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+    from ganzoo.atomic import atomic_path
+
+    with atomic_path(out) as tmp:
+        save_file(state, str(tmp), metadata=meta)
 
 
 def main(argv: list[str] | None = None) -> int:
