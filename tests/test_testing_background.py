@@ -112,3 +112,82 @@ def test_a_skipped_test_gets_no_background_run() -> None:
     assert _skipped(Item(pytest.mark.skip(reason="off"), background))
     assert not _skipped(Item(pytest.mark.skipif(False, reason="has bf16"), background))
     assert not _skipped(Item(background))
+
+
+QUICK = ("train", "dcgan", "--help")  # a real `ganzoo` process that ends at once (`--out RUN` is appended)
+
+
+def test_the_longest_expected_runs_start_first(tmp_path: Path) -> None:
+    import time
+
+    runs = BackgroundRuns(tmp_path)
+    runs.add("short", QUICK, cpu_seconds=10)
+    runs.add("unknown", QUICK)
+    runs.add("long", QUICK, cpu_seconds=400)
+    runs.add("middle", QUICK, cpu_seconds=150)
+    assert runs.queue() == ["long", "middle", "short", "unknown"]
+    runs.start()
+    deadline = time.monotonic() + 300
+    while not runs.finished and time.monotonic() < deadline:  # nobody asks: the helper thread runs them all
+        time.sleep(0.1)
+    assert runs.order == ["long", "middle", "short", "unknown"]
+    assert {job.runner for job in runs.jobs.values()} == {"ganzoo-background-runs"}
+    assert set(runs.measured()) == set(runs.jobs)
+
+
+class _FakeCache:
+    def __init__(self) -> None:
+        self.values: dict[str, object] = {}
+
+    def get(self, key: str, default: object) -> object:
+        return self.values.get(key, default)
+
+    def set(self, key: str, value: object) -> None:
+        self.values[key] = value
+
+
+class _FakeConfig:
+    def __init__(self, cache: _FakeCache) -> None:
+        self.cache = cache
+        self.stash = pytest.Stash()
+
+
+class _FakeItem:
+    def __init__(self, nodeid: str, *marks: pytest.MarkDecorator) -> None:
+        self.nodeid = nodeid
+        self.marks = [m.mark for m in marks]
+
+    def get_closest_marker(self, name: str):
+        return next((m for m in self.marks if m.name == name), None)
+
+    def iter_markers(self, name: str):
+        return (m for m in self.marks if m.name == name)
+
+
+def test_measured_cpu_seconds_order_the_next_session_instead_of_the_estimates(tmp_path: Path) -> None:
+    """A session keeps each run's measured CPU time in pytest's cache; the next one orders by it."""
+    from ganzoo.testing import fixtures
+
+    cache = _FakeCache()
+    items = [_FakeItem("t.py::a", pytest.mark.slow, pytest.mark.background_cli(*QUICK, cpu_seconds=500)),
+             _FakeItem("t.py::b", pytest.mark.slow, pytest.mark.background_cli("train", "wgan", "--help", cpu_seconds=5))]
+    first = _FakeConfig(cache)
+    fixtures.pytest_collection_modifyitems(first, list(items))
+    runs = first.stash[fixtures._RUNS]
+    assert runs.queue() == ["t.py::a", "t.py::b"]  # no measurement yet: the estimates decide
+    for key in runs.queue():
+        assert runs.result(key).done.returncode == 0
+    measured = runs.measured()
+    fixtures.pytest_unconfigure(first)
+    stored = cache.values[fixtures._CACHE_KEY]
+    assert sorted(stored.values()) == sorted(round(v, 1) for v in measured.values())
+    assert all(0 <= v < 500 for v in stored.values())
+
+    assert set(stored) == {"train dcgan --help", "train wgan --help"}
+    # The next session: the measured times replace the estimates (here both runs cost about the same,
+    # so make b's record the longer one to see the order follow the record).
+    stored["train wgan --help"] = 1000.0
+    second = _FakeConfig(cache)
+    fixtures.pytest_collection_modifyitems(second, list(items))
+    assert second.stash[fixtures._RUNS].queue() == ["t.py::b", "t.py::a"]
+    fixtures.pytest_unconfigure(second)

@@ -3,7 +3,9 @@
 A test marked `@pytest.mark.background_cli("train", "dcgan")` asks for the `background_cli` fixture
 and gets the finished run: its `TimedRun` (wall and one-thread CPU time of that process alone) and
 its run folder. When the first test marked `slow` starts, every such run collected in the session is
-started, one at a time, in a helper thread (one torch thread each); meanwhile the slow tests in the
+started, one at a time, in a helper thread (one torch thread each), the longest first (by the CPU
+seconds the run took last time, else the marker's `cpu_seconds` estimate), so that no long run starts
+last while the other core has nothing left to do; meanwhile the slow tests in the
 pytest process use the other core (the `background_cli` fixture's plugin sets torch to one thread).
 A test whose run has not started yet when it needs it runs it at once; a test waiting for a run still
 going meanwhile runs the queued ones itself, so both cores work to the end. The CPU time of each run is
@@ -45,8 +47,9 @@ class BackgroundRun:
 
 
 class _Job:
-    def __init__(self, key: str, args: tuple[str, ...], folder: Path) -> None:
+    def __init__(self, key: str, args: tuple[str, ...], folder: Path, cpu_seconds: float) -> None:
         self.key, self.args, self.folder = key, args, folder
+        self.cpu_seconds = cpu_seconds  # the expected one-thread CPU time, for the order of the runs
         self.started = False
         self.finished = threading.Event()
         self.result: BackgroundRun | None = None
@@ -57,8 +60,9 @@ class _Job:
     def _started(self, process: subprocess.Popen) -> None:
         self.process = process
 
-    def run(self) -> None:
+    def run(self, order: list[str]) -> None:
         self.runner = threading.current_thread().name
+        order.append(self.key)
         run, home = self.folder / "run", self.folder / "home"
         try:
             done = timed_cli(*self.args, "--out", str(run), env={"GANZOO_HOME": str(home)},
@@ -71,8 +75,8 @@ class _Job:
 
 
 class BackgroundRuns:
-    """The session's background runs, in the order they were added, one after another by a helper thread
-    (and by a caller of `result` that would otherwise wait)."""
+    """The session's background runs, one after another by a helper thread, longest expected first (and
+    by a caller of `result` that would otherwise wait)."""
 
     def __init__(self, root: Path) -> None:
         self.root = root
@@ -80,11 +84,20 @@ class BackgroundRuns:
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
         self.slowdown = 1.0
+        self.order: list[str] = []
+        """Keys of the runs in the order they started."""
 
-    def add(self, key: str, args: tuple[str, ...]) -> None:
+    def add(self, key: str, args: tuple[str, ...], cpu_seconds: float = 0.0) -> None:
+        """Queue `ganzoo ARGS` under `key` (the first registration of a key wins); `cpu_seconds`: about how
+        long it takes, so the longest runs start first (equal estimates keep the order of adding)."""
         if key not in self.jobs:
             folder = self.root / re.sub(r"[^A-Za-z0-9_.-]+", "_", key)[-80:]
-            self.jobs[key] = _Job(key, tuple(args), folder)
+            self.jobs[key] = _Job(key, tuple(args), folder, float(cpu_seconds))
+
+    def queue(self) -> list[str]:
+        """Keys in the order the helper thread takes them: longest expected first."""
+        jobs = list(self.jobs.values())
+        return [job.key for job in sorted(jobs, key=lambda job: -job.cpu_seconds)]
 
     def _claim(self, job: _Job) -> bool:
         with self._lock:
@@ -110,9 +123,10 @@ class BackgroundRuns:
             self._thread.start()
 
     def _work(self) -> None:
-        for job in list(self.jobs.values()):
+        for key in self.queue():
+            job = self.jobs[key]
             if self._claim(job):
-                job.run()
+                job.run(self.order)
 
     def stop(self) -> None:
         """Stop runs still going (the session ends early) and run no more."""
@@ -128,7 +142,7 @@ class BackgroundRuns:
 
     def _claim_next(self, wanted: _Job) -> _Job | None:
         """`wanted` if it has not started, else the next run nobody has started yet, claimed."""
-        for job in (wanted, *self.jobs.values()):
+        for job in (wanted, *(self.jobs[key] for key in self.queue())):
             if self._claim(job):
                 return job
         return None
@@ -141,9 +155,14 @@ class BackgroundRuns:
             other = self._claim_next(job)
             if other is None:
                 break
-            other.run()
+            other.run(self.order)
         job.finished.wait()
         if job.error is not None:
             raise job.error
         assert job.result is not None
         return replace(job.result, slowdown=self.slowdown)
+
+    def measured(self) -> dict[str, float]:
+        """One-thread CPU seconds of every run that finished with success, by key."""
+        return {job.key: job.result.done.cpu for job in self.jobs.values()
+                if job.finished.is_set() and job.result is not None and job.result.done.returncode == 0}

@@ -18,8 +18,11 @@ Markers (registered here, so a plugin's own `pytest --strict-markers` run knows 
 
 - `slow`: a test that takes more than about 10 s (a default-budget training, a quality or timing
   measurement); deselect with `-m "not slow"`.
-- `background_cli(*args)`: the `ganzoo` arguments of the test's background run, e.g.
-  `@pytest.mark.background_cli("train", "mymodel")`; `--out RUN` is appended. Use with `slow`.
+- `background_cli(*args, cpu_seconds=S)`: the `ganzoo` arguments of the test's background run, e.g.
+  `@pytest.mark.background_cli("train", "mymodel", cpu_seconds=200)`; `--out RUN` is appended. Use with
+  `slow`. `cpu_seconds` (optional) estimates the run's one-thread CPU time: the longest runs start
+  first. After a run, its measured CPU time is kept in pytest's cache (`.pytest_cache`) and orders the
+  next session's runs instead of the estimate.
 """
 
 from __future__ import annotations
@@ -58,14 +61,17 @@ def toy_env(tmp_path: Path) -> dict[str, str]:
 
 
 _RUNS = pytest.StashKey["object"]()
+_CACHE_KEY = "ganzoo/background-cpu-seconds"
+"""pytest cache entry: measured one-thread CPU seconds of each background run, by its arguments."""
 _THREADS = pytest.StashKey[int]()
 
 
 MARKERS = {
     "slow": "slow: takes more than about 10 s (a default-budget training, a quality or timing measurement); "
             "deselect with -m 'not slow'",
-    "background_cli": "background_cli(*args): a long `ganzoo ARGS --out RUN` run started ahead in the background "
-                      "when the first slow test starts; the test gets it from the `background_cli` fixture",
+    "background_cli": "background_cli(*args, cpu_seconds=S): a long `ganzoo ARGS --out RUN` run started ahead in "
+                      "the background when the first slow test starts (longest first; S estimates its one-thread "
+                      "CPU seconds); the test gets it from the `background_cli` fixture",
 }
 
 
@@ -91,8 +97,12 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     if not marked:
         return
     runs = BackgroundRuns(Path(tempfile.mkdtemp(prefix="ganzoo-background-")))
+    measured = _measured_before(config)
     for item in marked:
-        runs.add(item.nodeid, tuple(item.get_closest_marker("background_cli").args))
+        mark = item.get_closest_marker("background_cli")
+        args = tuple(mark.args)
+        estimate = measured.get(_cache_name(args), mark.kwargs.get("cpu_seconds", 0.0))
+        runs.add(item.nodeid, args, cpu_seconds=float(estimate))
     config.stash[_RUNS] = runs
     # The tests that wait for background runs go last, so other slow tests overlap with the runs.
     items.sort(key=lambda item: 1 if item.get_closest_marker("background_cli") else 0)
@@ -120,9 +130,26 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
         del item.config.stash[_THREADS]
 
 
+def _cache_name(args: tuple[str, ...]) -> str:
+    return " ".join(str(a) for a in args)
+
+
+def _measured_before(config: pytest.Config) -> dict[str, float]:
+    """CPU seconds of the background runs measured in earlier sessions (empty without pytest's cache)."""
+    cache = getattr(config, "cache", None)
+    value = cache.get(_CACHE_KEY, {}) if cache is not None else {}
+    return {str(k): float(v) for k, v in value.items() if isinstance(v, (int, float))} if isinstance(value, dict) else {}
+
+
 def pytest_unconfigure(config: pytest.Config) -> None:
     runs = config.stash.get(_RUNS, None)
     if runs is not None:
+        cache = getattr(config, "cache", None)
+        measured = runs.measured()
+        if cache is not None and measured:
+            known = _measured_before(config)
+            known.update({_cache_name(runs.jobs[key].args): round(cpu, 1) for key, cpu in measured.items()})
+            cache.set(_CACHE_KEY, known)
         runs.stop()
         shutil.rmtree(runs.root, ignore_errors=True)
 

@@ -15,7 +15,7 @@ BUDGET_SECONDS = 300  # the issue's bound for the default run on this 2-core CPU
 
 @pytest.mark.slow
 @pytest.mark.timeout(3600)
-@pytest.mark.background_cli("train", "cgan")
+@pytest.mark.background_cli("train", "cgan", cpu_seconds=150)
 def test_default_run_draws_the_label_it_is_given(background_cli: BackgroundRun) -> None:
     done, run = background_cli.done, background_cli.run
     assert done.returncode == 0, done.stderr

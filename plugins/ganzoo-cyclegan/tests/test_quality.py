@@ -26,7 +26,7 @@ It runs in the background while other slow tests go on (ganzoo.testing.backgroun
 
 @pytest.mark.slow
 @pytest.mark.timeout(3600)
-@pytest.mark.background_cli("train", "cyclegan")
+@pytest.mark.background_cli("train", "cyclegan", cpu_seconds=190)
 def test_default_run_learns_the_inversion(background_cli: BackgroundRun) -> None:
     done, run = background_cli.done, background_cli.run
     assert done.returncode == 0, done.stderr

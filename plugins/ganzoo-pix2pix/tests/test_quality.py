@@ -26,7 +26,7 @@ go on (ganzoo.testing.background)."""
 
 @pytest.mark.slow
 @pytest.mark.timeout(3600)
-@pytest.mark.background_cli("train", "pix2pix")
+@pytest.mark.background_cli("train", "pix2pix", cpu_seconds=110)
 def test_default_run_turns_edge_maps_into_digits(background_cli: BackgroundRun) -> None:
     done, run = background_cli.done, background_cli.run
     assert done.returncode == 0, done.stderr
