@@ -98,6 +98,10 @@ def test_readme_train_command_in_an_80_column_terminal(tmp_path):
                                 after=start.end())
         step = int(stopped.group(1))
         assert 0 < step < STEPS
+        # The terminal echoes "^C" after the bar's last line; the final frame replaces the bar in place
+        # (a wrapped last line would leave a stale copy of the bar above it).
+        before_stop = term.screen()[start.end():stopped.start()]
+        assert len(bar.findall(before_stop)) == 1, "the bar is on screen more than once after Ctrl-C:\n" + before_stop
 
         term.type(command)  # the identical command
         resumed = term.wait_for(rf"^Resuming dcgan from step (\d+) in {re.escape(start.group(1))}$",

@@ -133,8 +133,10 @@ def _make_bar(console):
 
     class _FittedProgress(RichProgress):
         def get_renderables(self):
-            # One column spare: a line exactly as wide as the terminal wraps the cursor on some terminals.
-            width = console.width - 1  # (rich asks for a first rendering before `self.live` exists)
+            # Three columns spare: a line exactly as wide as the terminal wraps the cursor on some terminals,
+            # and the "^C" a terminal echoes when the user stops a run must not wrap either (a wrapped last line
+            # leaves a stale copy of the bar above the final one).
+            width = console.width - 3  # (rich asks for a first rendering before `self.live` exists)
             rows = []
             for task in self.tasks:
                 if not task.visible:
