@@ -189,3 +189,54 @@ def test_a_refused_translate_leaves_no_output_folder(runs, photos, tmp_path):
                      "--out", str(tmp_path / "never"))
     assert result.returncode != 0 and "pix2pix has one generator" in result.stderr
     assert not (tmp_path / "never").exists()
+
+
+def test_an_unreadable_or_oversized_input_is_refused_before_torch_and_before_writing(runs, photos, tmp_path):
+    """Every header is read first: a bad file among good ones stops the command before any output."""
+    (photos / "z-broken.png").write_bytes(b"\x89PNG\r\n\x1a\n not really")
+    broken = run_cli("translate", str(runs["cyclegan"]), "--input", str(photos), "--out", str(tmp_path / "o1"))
+    assert broken.returncode == 1 and broken.stderr.startswith("Error: cannot read image ")
+    assert "z-broken.png" in broken.stderr and len(broken.stderr.strip().splitlines()) == 1
+    assert not (tmp_path / "o1").exists()
+    (photos / "z-broken.png").unlink()
+    # 20000 x 10000 pixels (a 1-bit PNG of a few kB): beyond what PIL decodes without the bomb guard.
+    Image.new("1", (20000, 10000)).save(photos / "z-huge.png")
+    huge = run_cli("translate", str(runs["cyclegan"]), "--input", str(photos), "--out", str(tmp_path / "o2"))
+    assert huge.returncode == 1, huge.stderr
+    assert huge.stderr.strip().splitlines() == [
+        f"Error: cannot read image {photos / 'z-huge.png'}: it is too large to decode safely (200 million pixels); "
+        "shrink it with an image editor first"]
+    assert not (tmp_path / "o2").exists()
+
+
+def test_a_translation_beyond_memory_is_refused_with_the_size_that_fits(runs, tmp_path):
+    from ganzoo.engine.inference import load
+
+    big = tmp_path / "big"
+    big.mkdir()
+    Image.new("L", (2400, 2000), 128).save(big / "scan.png")
+    per_pixel = load(str(runs["cyclegan"])).translation_bytes_per_pixel(channels=1)
+    assert 200 < per_pixel < 8192  # the ResNet generator: tensors of 64 to 256 maps at 1 to 1/16 of the pixels
+    env = {**os.environ, "GANZOO_MAX_MEMORY": str(int(per_pixel * 400 * 400))}  # room for about 400 x 400
+    refused = run_cli("translate", str(runs["cyclegan"]), "--input", str(big), "--out", str(tmp_path / "o"), env=env)
+    assert refused.returncode == 2, refused.stderr  # a usage error, like every ConfigError
+    line = refused.stderr.strip()
+    assert line.startswith("Error: scan.png at 2400x2000 needs about ") and "more than the" in line
+    assert "pass --size 36" in line and "or set GANZOO_MAX_MEMORY to lift the limit" in line  # 360: 0.9 x the side that fits
+    assert not (tmp_path / "o").exists()
+    side = int(line.split("pass --size ")[1].split()[0])
+    fits = run_cli("translate", str(runs["cyclegan"]), "--input", str(big), "--size", str(side), "--out",
+                   str(tmp_path / "o"), env=env, check=True)
+    assert pixels(tmp_path / "o" / "scan.png").shape == (side, side) and "Wrote 1 image" in fits.stderr
+
+    # Four images that fit one at a time but not as one batch.
+    for k in range(4):
+        Image.new("L", (300, 300), 10 * k).save(big / f"tile{k}.png")
+    (big / "scan.png").unlink()
+    batch = run_cli("translate", str(runs["cyclegan"]), "--input", str(big), "--out", str(tmp_path / "b"), env=env)
+    assert batch.returncode == 2
+    assert batch.stderr.strip().startswith("Error: a batch of 4 300x300 images needs about ")
+    assert "use --batch-size 1" in batch.stderr and not (tmp_path / "b").exists()
+    run_cli("translate", str(runs["cyclegan"]), "--input", str(big), "--batch-size", "1", "--out", str(tmp_path / "b"),
+            env=env, check=True)
+    assert len(list((tmp_path / "b").glob("tile*.png"))) == 4

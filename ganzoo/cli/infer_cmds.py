@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import contextlib
 import math
+import re
+import warnings
+from collections.abc import Callable
 from pathlib import Path
 
 import click
@@ -267,20 +270,24 @@ def read_image(path: Path, channels: int, size: int | tuple[int, int] | None = N
 
     notes = []
     try:
-        with Image.open(path) as img:
-            mode = "L" if channels == 1 else "RGB"
-            if img.mode != mode:
-                grey = img.mode in ("1", "L", "LA", "I", "I;16", "F")
-                if mode == "RGB" and grey:
-                    notes.append("grey converted to RGB")
-                elif mode == "L" and not grey:
-                    notes.append(f"{'colour' if img.mode != 'P' else 'palette'} converted to grey")
-            img = img.convert(mode)
-            wanted = (size, size) if isinstance(size, int) else tuple(size) if size is not None else img.size
-            if tuple(wanted) != img.size:
-                notes.append(f"resized from {img.width}x{img.height} to {wanted[0]}x{wanted[1]}")
-                img = img.resize(tuple(wanted), Image.BICUBIC)
-            array = np.asarray(img, dtype=np.float32) / 127.5 - 1.0
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)  # image_sizes checked it already
+            with Image.open(path) as img:
+                mode = "L" if channels == 1 else "RGB"
+                if img.mode != mode:
+                    grey = img.mode in ("1", "L", "LA", "I", "I;16", "F")
+                    if mode == "RGB" and grey:
+                        notes.append("grey converted to RGB")
+                    elif mode == "L" and not grey:
+                        notes.append(f"{'colour' if img.mode != 'P' else 'palette'} converted to grey")
+                img = img.convert(mode)
+                wanted = (size, size) if isinstance(size, int) else tuple(size) if size is not None else img.size
+                if tuple(wanted) != img.size:
+                    notes.append(f"resized from {img.width}x{img.height} to {wanted[0]}x{wanted[1]}")
+                    img = img.resize(tuple(wanted), Image.BICUBIC)
+                array = np.asarray(img, dtype=np.float32) / 127.5 - 1.0
+    except Image.DecompressionBombError:
+        raise DataError(f"cannot read image {path}: it is too large to decode safely; shrink it first") from None
     except (UnidentifiedImageError, OSError) as exc:
         raise DataError(f"cannot read image {path}: {exc}") from None
     tensor = torch.from_numpy(array)
@@ -325,6 +332,7 @@ def translate_cmd(source: str, inputs: tuple[str, ...], direction: str, size: in
     target = Path(out).expanduser()
     if target.exists() and not target.is_dir():
         raise ConfigError(f"--out {out} is a file; give a folder")
+    sizes = image_sizes(files)  # every header read before torch: a bad file fails fast, nothing written
     import torch
     from rich.progress import Progress
 
@@ -342,11 +350,14 @@ def translate_cmd(source: str, inputs: tuple[str, ...], direction: str, size: in
     meta = {"ganzoo:source": source, "ganzoo:model": spec.name, "ganzoo:direction": direction}
     if used_mode is not None:
         meta["ganzoo:mode"] = used_mode
+    groups = list(_same_size_batches(files, sizes, size, batch_size))
+    check_translate_memory(groups, sizes, size,
+                           lambda: loaded.translation_bytes_per_pixel(channels=channels, direction=direction, mode=mode))
     notes = 0
     console = stderr_console()
     with torch.inference_mode(), Progress(transient=False, console=console, disable=not console.is_terminal) as progress:
         task = progress.add_task(f"translating {direction}", total=len(files))
-        for group in _same_size_batches(files, size, batch_size):
+        for group in groups:
             pictures = []
             for path in group:
                 picture, note = read_image(path, channels, size)
@@ -366,21 +377,34 @@ def translate_cmd(source: str, inputs: tuple[str, ...], direction: str, size: in
     click.echo(f"Wrote {images_text(len(files))} to {target}/", err=True)
 
 
-def _same_size_batches(files: list[Path], size: int | None, batch_size: int):
-    """Consecutive files in batches of at most `batch_size` that share one size (all alike when `size` is set)."""
+def image_sizes(files: list[Path]) -> dict[Path, tuple[int, int]]:
+    """Width and height of every input from its header, so an unreadable or oversized file is refused before
+    anything is translated or written."""
     from PIL import Image, UnidentifiedImageError
 
+    sizes = {}
+    for path in files:
+        try:
+            with warnings.catch_warnings():  # between PIL's warning and its refusal: the memory check decides
+                warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+                with Image.open(path) as img:
+                    sizes[path] = img.size
+        except Image.DecompressionBombError as exc:
+            pixels = re.search(r"\((\d+) pixels\)", str(exc))
+            what = f" ({int(pixels.group(1)) / 1e6:.0f} million pixels)" if pixels else ""
+            raise DataError(f"cannot read image {path}: it is too large to decode safely{what}; "
+                            "shrink it with an image editor first") from None
+        except (UnidentifiedImageError, OSError) as exc:
+            raise DataError(f"cannot read image {path}: {exc}") from None
+    return sizes
+
+
+def _same_size_batches(files: list[Path], sizes: dict[Path, tuple[int, int]], size: int | None, batch_size: int):
+    """Consecutive files in batches of at most `batch_size` that share one size (all alike when `size` is set)."""
     group: list[Path] = []
     group_size = None
     for path in files:
-        if size is None:
-            try:
-                with Image.open(path) as img:
-                    this = img.size
-            except (UnidentifiedImageError, OSError) as exc:
-                raise DataError(f"cannot read image {path}: {exc}") from None
-        else:
-            this = (size, size)
+        this = (size, size) if size is not None else sizes[path]
         if group and (this != group_size or len(group) >= batch_size):
             yield group
             group = []
@@ -388,6 +412,44 @@ def _same_size_batches(files: list[Path], size: int | None, batch_size: int):
         group_size = this
     if group:
         yield group
+
+
+def check_translate_memory(groups: list[list[Path]], sizes: dict[Path, tuple[int, int]], size: int | None,
+                           bytes_per_pixel: Callable[[], float]) -> None:
+    """Refuse, before translating, a batch of images whose translation needs more than the memory available.
+
+    `bytes_per_pixel` is measured only when a batch is large enough to matter (a few million pixels)."""
+    from ganzoo.engine.footprint import ENV, _size, memory_limit
+
+    limit = memory_limit()
+    if not limit:
+        return
+
+    def pixels(path: Path) -> int:
+        w, h = (size, size) if size is not None else sizes[path]
+        return w * h
+
+    group = max(groups, key=lambda g: sum(pixels(p) for p in g), default=None)
+    if group is None or sum(pixels(p) for p in group) * UPPER_BYTES_PER_PIXEL <= limit:
+        return
+    per_pixel = bytes_per_pixel()
+    need = sum(pixels(p) for p in group) * per_pixel
+    if need <= limit:
+        return
+    largest = max(group, key=pixels)
+    w, h = (size, size) if size is not None else sizes[largest]
+    if pixels(largest) * per_pixel > limit:
+        side = int(math.sqrt(limit / per_pixel) * 0.9)
+        fix = f"use --size {max(8, side)} or smaller" if size is not None else f"pass --size {max(8, side)} (or smaller) to resize it"
+        raise ConfigError(f"{largest.name} at {w}x{h} needs about {_size(pixels(largest) * per_pixel)} to translate, "
+                          f"more than the {_size(limit)} of memory available; {fix}, or set {ENV} to lift the limit")
+    raise ConfigError(f"a batch of {len(group)} {w}x{h} images needs about {_size(need)} to translate, more than the "
+                      f"{_size(limit)} of memory available; use --batch-size 1, or set {ENV} to lift the limit")
+
+
+#: Translation needs fewer bytes than this per input pixel for every first-party network (CycleGAN's
+#: ResNet generator: about 1 KiB), so smaller batches are not measured.
+UPPER_BYTES_PER_PIXEL = 8192
 
 
 def _output_names(files: list[Path]) -> dict[Path, str]:
