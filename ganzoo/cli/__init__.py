@@ -138,6 +138,8 @@ def main(argv: list[str] | None = None, prog_name: str = "ganzoo") -> None:
     except BrokenPipeError:
         sys.exit(0)
     except Exception as exc:  # a bug, not a user error: still one line unless --debug
+        if type(exc).__name__ == "DecompressionBombError":  # PIL's guard, wherever an image is opened
+            _fail(exc, f"an image is too large to decode safely ({exc}); shrink it first", 1)
         _fail(exc, f"{type(exc).__name__}: {exc} (this is a bug in ganzoo or a plugin; rerun with --debug)", 1)
     else:
         sys.exit(rv if isinstance(rv, int) else 0)

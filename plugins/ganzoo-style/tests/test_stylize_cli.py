@@ -113,3 +113,17 @@ def test_fast_style_checkpoint_is_one_forward_pass(tmp_path: Path, env: dict[str
     assert got.returncode != 0 and got.stderr.strip().startswith("Error: --steps applies to")
     got = run_cli("stylize", "--style", "fast_style", "--out", str(out), env=env)
     assert got.returncode != 0 and "fast_style.candy" in got.stderr
+
+
+def test_a_decompression_bomb_is_refused_in_one_line(tmp_path: Path, env: dict[str, str]) -> None:
+    """200 million pixels in a PNG of a few kB: PIL's guard stops it, and the user reads one line."""
+    huge = tmp_path / "huge.png"
+    Image.new("1", (20000, 10000)).save(huge)
+    out = tmp_path / "x.png"
+    got = run_cli("stylize", "--style", str(huge), "--content", str(huge), "--random-features", "--size", "32",
+                  "--steps", "2", "--out", str(out), env=env)
+    assert got.returncode == 1
+    lines = got.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("Error: an image is too large to decode safely (")
+    assert "200000000 pixels" in lines[0] and lines[0].endswith("shrink it first")
+    assert not out.exists()
