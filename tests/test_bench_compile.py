@@ -25,8 +25,11 @@ def test_break_even_and_decision():
     assert r["compile_seconds"] == pytest.approx(36.0)
     assert r["break_even_steps"] == 1800 and not r["wins"]  # 36 s / 0.02 s per step
     r = summarise({"default_steps": 2000, "positions": [_position(0.22, 0.20, 30.0)]})
-    assert r["break_even_steps"] == 1500 and r["wins"]
+    assert r["break_even_steps"] == 1500 and not r["wins"]  # past break-even, but saves only 2% of the run
     assert r["compiled_run_seconds"] == pytest.approx(0.20 * 2000 + 30.0)
+    assert r["run_saving"] == pytest.approx(1 - 430 / 440)
+    r = summarise({"default_steps": 2000, "positions": [_position(0.22, 0.15, 30.0)]})
+    assert r["break_even_steps"] == 429 and r["wins"]  # 330 s against 440 s: 25% saved
     r = summarise({"default_steps": 10**6, "positions": [_position(0.20, 0.25, 1.0)]})
     assert r["break_even_steps"] is None and not r["wins"]  # slower per step: never
 

@@ -6,6 +6,9 @@
 - `compile_nets(nets)`: compiles every network in place (state dict keys unchanged, so checkpoints are
   the same as an eager run's) with the inductor backend; a graph that inductor cannot compile (e.g.
   no working C++ compiler on the machine) runs eagerly instead, said once on stderr.
+- `eager_graphs()`: a context in which compiled networks run eagerly. A compiled graph's backward
+  cannot itself be differentiated (torch.compile has no double backward), so gradient penalties
+  (`torch.autograd.grad(..., create_graph=True)` through a network) run their network calls in it.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+import torch
 from torch import nn
 
 _fallback_said = False
@@ -74,3 +78,8 @@ def compile_nets(nets: Mapping[str, nn.Module]) -> None:
     """Compile every network in place (see the module docstring)."""
     for net in nets.values():
         net.compile(backend=inductor_or_eager)
+
+
+def eager_graphs() -> Any:
+    """A context manager: compiled networks called inside it run eagerly (see the module docstring)."""
+    return torch.compiler.set_stance("force_eager")
