@@ -191,7 +191,7 @@ def summarise(out: dict[str, Any]) -> dict[str, Any]:
     out["compile_seconds"] = sum(p["compile_seconds"] for p in positions) + out.get("preview_compile_seconds", 0.0)
     saved = out["eager_step"] - out["compiled_step"]
     out["speedup"] = out["eager_step"] / out["compiled_step"] if out["compiled_step"] else None
-    out["break_even_steps"] = math.ceil(out["compile_seconds"] / saved) if saved > 0 else None
+    out["break_even_steps"] = math.ceil(out["compile_seconds"] / saved - 1e-9) if saved > 0 else None
     length = out["default_steps"]
     out["eager_run_seconds"] = out["eager_step"] * length
     out["compiled_run_seconds"] = out["compiled_step"] * length + out["compile_seconds"]
