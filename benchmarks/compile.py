@@ -275,6 +275,9 @@ def markdown(results: dict[str, Any], machine: dict[str, Any], date: str) -> str
                      f"{r['eager_run_seconds'] / 60:.1f} / {r['compiled_run_seconds'] / 60:.1f} min | {r['run_saving']:+.0%} | "
                      f"{wins} | "
                      f"{default} |")
+    missing = [n for n in FAMILIES if n not in results["families"]]
+    if missing and not results.get("quick"):
+        lines += ["", "Not measured in this run: " + ", ".join(missing) + "."]
     changed = {n: r["overrides"] for n, r in results["families"].items() if r.get("overrides")}
     if changed:
         lines += ["", "Measured with " + "; ".join(f"{n}: " + ", ".join(f"`{k}={v}`" for k, v in o.items())

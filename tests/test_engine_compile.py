@@ -149,7 +149,7 @@ def test_gradient_penalty_runs_a_compiled_critic_eagerly():
     # aot_eager: the same autograd machinery as inductor (no double backward), without a C++ build.
     critic.compile(backend="aot_eager")
     x = torch.randn(4, 3, 2, 2, requires_grad=True)
-    with pytest.raises(RuntimeError, match="double backward|create_graph"):  # as torch words it, by its state
+    with pytest.raises(RuntimeError, match=r"double backward|create_graph"):  # as torch words it, by its state
         (g,) = torch.autograd.grad(critic(x).sum(), x, create_graph=True)
         g.square().sum().backward()
     compiled = penalty_grads(1)
