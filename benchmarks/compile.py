@@ -204,7 +204,7 @@ def _run_worker(name: str, args: argparse.Namespace, work: Path) -> dict[str, An
     """Measure `name` in its own process; a result already in `work` (an earlier run's) is reused."""
     result_file = work / f"{name}.json"
     if result_file.exists():
-        return summarise(json.loads(result_file.read_text(encoding="utf-8")))  # decided by this version's rule
+        return _finished(summarise(json.loads(result_file.read_text(encoding="utf-8"))), result_file)
     cache = Path(tempfile.mkdtemp(prefix=f"inductor-{name}-", dir=work))
     env = dict(os.environ, OMP_NUM_THREADS="1", GANZOO_THREADS="1", TORCHINDUCTOR_COMPILE_THREADS="1",
                TORCHINDUCTOR_CACHE_DIR=str(cache))
@@ -219,6 +219,15 @@ def _run_worker(name: str, args: argparse.Namespace, work: Path) -> dict[str, An
         return {"family": name, "error": f"worker exited with {proc.returncode}: {lines[-1] if lines else ''}"[:300]}
     data = json.loads(result_file.read_text(encoding="utf-8"))
     data["wall_seconds"] = time.perf_counter() - started
+    return _finished(data, result_file)
+
+
+def _finished(data: dict[str, Any], result_file: Path) -> dict[str, Any]:
+    """`data` with the UTC time its worker finished (its result file's modification time)."""
+    import datetime
+
+    stamp = datetime.datetime.fromtimestamp(result_file.stat().st_mtime, datetime.timezone.utc)
+    data.setdefault("finished", stamp.strftime("%Y-%m-%d %H:%M UTC"))
     return data
 
 
@@ -251,10 +260,12 @@ def _s(seconds: float) -> str:
 def markdown(results: dict[str, Any], machine: dict[str, Any], date: str) -> str:
     """The compile table for docs/benchmarks.md."""
     load = machine.get("load_average") or (0.0, 0.0, 0.0)
-    lines = [f"Measured {date} with `python benchmarks/run.py --section compile` on {machine['cpu']} "
+    done = sorted(r["finished"] for r in results["families"].values() if r.get("finished"))
+    when = f"between {done[0]} and {done[-1]} (when each family's process finished)" if done else date
+    lines = [f"Measured {when} with `python benchmarks/run.py --section compile` on {machine['cpu']} "
              f"({machine['cores']} cores; flags: {', '.join(machine.get('cpu_flags') or []) or 'none of note'}), "
              f"torch {machine['torch']}, one thread per process; load average {load[0]:.2f} / {load[1]:.2f} / "
-             f"{load[2]:.2f} (1/5/15 min) when the run started."]
+             f"{load[2]:.2f} (1/5/15 min) when the table was made ({date})."]
     if results.get("quick"):
         lines += ["", "**Quick profile** (`--quick`: one round, a smoke check of the section, not the figures "
                       "the defaults are decided by)."]
