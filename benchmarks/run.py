@@ -6,6 +6,7 @@
     python benchmarks/run.py --only dcgan,cyclegan --rounds 7
     python benchmarks/run.py --section threads [--write-docs]     # threads and wait policy, idle and busy
     python benchmarks/run.py --section precision [--write-docs]   # fp32, bf16, auto, channels-last, compile
+    python benchmarks/run.py --section compile [--write-docs] [--jobs 2]   # torch.compile per family
 
 Sections: `peak` (fp32 matmul peak), `dcgan` and `cyclegan` (alternating rounds against the plain
 reference loops in benchmarks/reference_*.py), `data` (data-loading share with the built-in data and
@@ -172,7 +173,7 @@ def run_scale(results: dict[str, Any], profile: dict[str, Any], out_dir: Path) -
 
 
 #: Sections with their own generated block in docs/benchmarks.md (`--section NAME`).
-EXTRA_SECTIONS = ("threads", "precision")
+EXTRA_SECTIONS = ("threads", "precision", "compile")
 
 
 def run_extra_section(args: argparse.Namespace) -> int:
@@ -194,6 +195,17 @@ def run_extra_section(args: argparse.Namespace) -> int:
                                   progress=log)
         results["quick"] = bool(args.quick)
         text = threads.markdown(results, info, date)
+    elif args.section == "compile":
+        from benchmarks import compile as compile_bench
+
+        out_dir = args.out = args.out or Path(tempfile.mkdtemp(prefix="ganzoo-bench-"))
+        out_dir.mkdir(parents=True, exist_ok=True)
+        families = ([f.strip() for f in args.families.split(",") if f.strip()] if args.families else
+                    list(compile_bench.QUICK if args.quick else compile_bench.FAMILIES))
+        results = compile_bench.measure(families=families, rounds=args.rounds or (1 if args.quick else 5),
+                                        warm=2 if args.quick else 3, jobs=args.jobs, quick=args.quick,
+                                        work=out_dir, progress=log)
+        text = compile_bench.markdown(results, info, date)
     else:
         from benchmarks import precision
 
@@ -235,6 +247,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--section", choices=EXTRA_SECTIONS, default=None,
                         help="run one of the separately generated sections instead (its own table in "
                              "docs/benchmarks.md)")
+    parser.add_argument("--families", default=None, help="--section compile: comma-separated families (default: all)")
+    parser.add_argument("--jobs", type=int, default=1,
+                        help="--section compile: families measured at once, one process each (default: 1)")
     parser.add_argument("--out", type=Path, default=None, help="folder for results.json and the plot")
     parser.add_argument("--write-docs", action="store_true",
                         help="also write benchmarks/results.json, docs/img/bench-scaling.png and docs/benchmarks.md")

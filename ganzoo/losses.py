@@ -19,6 +19,7 @@ from collections.abc import Callable
 import torch
 import torch.nn.functional as F
 
+from ganzoo.engine.compile import eager_graphs
 from ganzoo.errors import ConfigError
 
 
@@ -145,7 +146,8 @@ def gradient_penalty(
     shape = (real.shape[0],) + (1,) * (real.dim() - 1)
     eps = torch.rand(shape, device=real.device, generator=generator)
     interpolates = (eps * real + (1.0 - eps) * fake).requires_grad_(True)
-    scores = critic(interpolates).float()
+    with eager_graphs():  # a compiled critic's backward cannot be differentiated again
+        scores = critic(interpolates).float()
     (grads,) = torch.autograd.grad(scores.sum(), interpolates, create_graph=True)
     norms = grads.flatten(1).norm(2, dim=1)
     return ((norms - target) ** 2).mean()
@@ -154,7 +156,8 @@ def gradient_penalty(
 def r1_penalty(real_scores: torch.Tensor, real_images: torch.Tensor) -> torch.Tensor:
     """R1 penalty E[||grad D(x)||^2] on real images (Mescheder et al. 2018), unweighted (gamma/2 is yours).
 
-    `real_images` must have `requires_grad=True` when `real_scores` were computed.
+    `real_images` must have `requires_grad=True` when `real_scores` were computed, and a compiled
+    discriminator must have computed them eagerly (in `ganzoo.engine.compile.eager_graphs()`).
     """
     (grads,) = torch.autograd.grad(real_scores.float().sum(), real_images, create_graph=True)
     return grads.flatten(1).pow(2).sum(dim=1).mean()

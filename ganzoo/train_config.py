@@ -42,7 +42,8 @@ class TrainConfig:
     threads: int | None = option(None, "CPU threads for torch; none: GANZOO_THREADS, else OMP_NUM_THREADS, else the "
                                        "CPUs this process may use.", min=1)
     channels_last: bool = option(False, "Use channels-last memory format for convolutions.")
-    compile: bool = option(False, "Compile the networks with torch.compile.")
+    compile: bool | None = option(None, "Compile the networks with torch.compile (inductor); none: the model's "
+                                        "default (on where it was measured faster over its default run).")
     tensorboard: bool = option(False, "Also log scalars for TensorBoard (needs the tensorboard package).")
     balance: str = option("none", "Discriminator balance policy: none, skip-d:THRESHOLD or adaptive.")
     d_steps: int | None = option(None, "Discriminator updates per generator update (at most 100); none: the model's default.",

@@ -59,6 +59,7 @@ class EngineSession:
         planned_steps: int = 1000,
     ) -> None:
         from ganzoo.engine import rng
+        from ganzoo.engine.compile import choose_compile, compile_nets
         from ganzoo.engine.precision import resolve_device
         from ganzoo.engine.run import build_model, load_data
         from ganzoo.engine.speed import tune_host_allocator, use_fused_optimizers
@@ -77,9 +78,10 @@ class EngineSession:
         run, data = load_data(run, spec)
         model = build_model(spec, run.model, training=True)
         model.to(self.device, channels_last=run.train.channels_last)
-        if run.train.compile:
-            for net in model.nets.values():
-                net.compile()
+        compiling = choose_compile(run.train.compile, model.default_compile)
+        run = run.replace_train(compile=compiling.enabled)
+        if compiling.enabled:
+            compile_nets(model.nets)
         use_fused_optimizers(model.optimizers, self.device)
         rng.seed_everything(run.train.seed)
         self.run_config: RunConfig = run

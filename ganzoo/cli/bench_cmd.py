@@ -31,7 +31,8 @@ def _ms(seconds: float) -> str:
 @click.option("--data", "data", default=None, metavar="REF", help="Training data [default: the model's built-in data].")
 @click.option("--channels-last/--no-channels-last", "channels_last", default=None,
               help="Channels-last memory format [default: the training default].")
-@click.option("--compile", "compile_", is_flag=True, default=None, help="Compile the networks with torch.compile.")
+@click.option("--compile/--no-compile", "compile_", default=None,
+              help="Compile the networks with torch.compile [default: the model's training default].")
 @click.option("--set", "set_items", multiple=True, metavar="KEY=VALUE",
               help="Any model or training option, as for 'ganzoo train' (repeatable).")
 @click.option("--peak-size", type=click.IntRange(min=16), default=None,
@@ -58,7 +59,7 @@ def bench_cmd(name: str, steps: int, warmup: int, batch_size: int | None, image_
 
     result = bench_model(name, steps=steps, warmup=warmup, batch_size=batch_size, image_size=image_size,
                          precision=precision, device=device, data=data, channels_last=channels_last,
-                         compile=compile_ or None, set_items=set_items, peak=not no_peak, peak_size=peak_size)
+                         compile=compile_, set_items=set_items, peak=not no_peak, peak_size=peak_size)
     if as_json:
         from ganzoo.cli._output import print_json
 
@@ -79,7 +80,7 @@ def preflight(name: str, *, batch_size: int | None, image_size: int | None, prec
     spec = registry.resolve_model(name).spec
     entry = registry.catalogue.models.get(spec.name)
     train = {k: v for k, v in (("batch_size", batch_size), ("precision", precision), ("device", device),
-                               ("data", data), ("channels_last", channels_last), ("compile", compile_ or None))
+                               ("data", data), ("channels_last", channels_last), ("compile", compile_))
              if v is not None}
     run = resolve(spec, catalogue_defaults=entry.defaults if entry else None, set_items=set_items,
                   model_flags={"image_size": image_size} if image_size is not None else {}, train_flags=train)

@@ -36,6 +36,9 @@ class Model:
     inference_nets: tuple[str, ...] = ()
     #: Discriminator updates per generator update when `--d-steps` is not given.
     default_d_steps: int = 1
+    #: Whether the networks are compiled (`torch.compile`) when `--compile/--no-compile` is not given: on
+    #: only where compiling was measured to win over the family's default run (docs/benchmarks.md).
+    default_compile: bool = False
     #: True for families with a discriminator (balance policies and health diagnostics apply).
     adversarial: bool = False
     #: True when `train_step` sends every discriminator input through `ctx.augment` (then `--augment` applies).

@@ -100,6 +100,7 @@ def train(run: RunConfig, *, out: str | Path | None = None, resume: bool = True,
     `AlreadyFinished` is raised. With `announce`, process 0 prints the run folder as training starts.
     """
     from ganzoo.engine import rng
+    from ganzoo.engine.compile import choose_compile, compile_nets, recorded_compile
     from ganzoo.engine.speed import tune_host_allocator, use_fused_optimizers
     from ganzoo.engine.trainer import Trainer
     from ganzoo.threads import apply_threads
@@ -119,12 +120,12 @@ def train(run: RunConfig, *, out: str | Path | None = None, resume: bool = True,
     try:
         # Everything that can be checked is checked before anything is created or changed.
         resume_from, clear = _on_main(dist, lambda: _lock_and_plan(rundir, lock, resume=resume, force=force))
-        recorded = None
+        recorded, recorded_comp = None, None
         if resume_from is not None:
             header = read_header(resume_from)
             if header["name"] != run.name:
                 raise ConfigError(f"{folder} holds a {header['name']!r} run, not {run.name!r}; choose another --out")
-            recorded = recorded_precision(header)
+            recorded, recorded_comp = recorded_precision(header), recorded_compile(header)
         host = host_settings(run, device, threads, recorded)
         if device.type == "cuda":
             torch.backends.cudnn.benchmark = True
@@ -134,13 +135,16 @@ def train(run: RunConfig, *, out: str | Path | None = None, resume: bool = True,
         model.to(device, channels_last=run.train.channels_last)
         for net in model.nets.values():
             dist.broadcast_module(net)
-        if run.train.compile:
-            for net in model.nets.values():
-                net.compile()
+        compiling = choose_compile(run.train.compile, model.default_compile, recorded_comp)
+        run = run.replace_train(compile=compiling.enabled)  # config.yaml and checkpoints record the choice
+        host["record"].update(compile=compiling.enabled, compile_reason=compiling.reason)
+        if compiling.enabled:
+            compile_nets(model.nets)
         use_fused_optimizers(model.optimizers, device)
         rng.seed_everything(run.train.seed, dist.rank)  # distinct training randomness per process
         trainer = Trainer(run, model, data, rundir, device=device, dist=dist, progress=progress)
-        trainer.start_messages.append(f"Using {host['threads_line']}; {host['precision_line']}")
+        trainer.start_messages.append(f"Using {host['threads_line']}; {host['precision_line']}"
+                                      + ("; networks compiled" if compiling.enabled else ""))
         trainer.begin(resume_from)  # a resume that does not fit this run is refused here
         if resume_from is not None and trainer.finished:
             if not stop_if_finished:

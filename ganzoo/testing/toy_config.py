@@ -22,3 +22,5 @@ class ToyConfig:
     dropout: float = option(0.0, "Dropout in the generator (exercises RNG restore).", min=0, max=1)
     schedule: bool = option(True, "Decay the learning rate linearly per step (exercises scheduler state).")
     explode_at: int = option(0, "Make the loss non-finite at this step (tests the NaN stop); 0: never.", min=0)
+    compile_by_default: bool = option(False, "Compile the networks unless --no-compile is given (tests the "
+                                             "per-family compile default).")

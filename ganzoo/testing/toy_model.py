@@ -56,6 +56,7 @@ def build(config: Any, *, training: bool = True) -> ToyGAN:
     opt_d = torch.optim.Adam(D.parameters(), lr=config.lr, betas=(0.5, 0.999))
     model = ToyGAN(config, generator=G, discriminator=D, opt_g=opt_g, opt_d=opt_d, loss=get_loss(config.loss),
                    latent_dim=config.latent_dim)
+    model.default_compile = config.compile_by_default
     if config.schedule:
         model.schedulers = {
             name: torch.optim.lr_scheduler.LambdaLR(opt, lambda step: max(0.1, 1.0 - step / 1000))

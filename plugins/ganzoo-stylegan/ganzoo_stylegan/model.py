@@ -24,6 +24,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from ganzoo.engine import GANModel, StepContext
+from ganzoo.engine.compile import eager_graphs
 from ganzoo.errors import CheckpointError, ConfigError, DataError
 from ganzoo.losses import get_loss
 from ganzoo_stylegan.config import (
@@ -149,7 +150,7 @@ class StyleGAN2(GANModel):
         if cfg.pl_weight > 0 and step % cfg.pl_interval == 0:
             m = max(n // cfg.pl_batch_shrink, 1)
             z, c = self.sample_latent(m), self.sample_labels(m)
-            with ctx.full_precision():
+            with ctx.full_precision(), eager_graphs():  # double backward: not through compiled graphs
                 ws = self.mapped(G, z, c, mixing=cfg.style_mixing)
                 images = G.synthesis(ws)
                 noise = torch.randn_like(images) / math.sqrt(images.shape[2] * images.shape[3])
@@ -179,7 +180,7 @@ class StyleGAN2(GANModel):
 
         # Discriminator: lazy R1.
         if gamma > 0 and step % cfg.r1_interval == 0:
-            with ctx.full_precision():
+            with ctx.full_precision(), eager_graphs():  # double backward: not through compiled graphs
                 real_in = real.detach().requires_grad_(True)
                 scores = self.discriminate(real_in, labels, ctx)
                 (grads,) = torch.autograd.grad(scores.sum(), real_in, create_graph=True)
