@@ -20,6 +20,8 @@ Markers (registered here, so a plugin's own `pytest --strict-markers` run knows 
   measurement); deselect with `-m "not slow"`.
 - `background_cli(*args)`: the `ganzoo` arguments of the test's background run, e.g.
   `@pytest.mark.background_cli("train", "mymodel")`; `--out RUN` is appended. Use with `slow`.
+- `seeds`: a default run with a seed other than 0, beside the seed-0 run every test session makes
+  (`ganzoo.testing.seeds.seed_runs` sets it); ganzoo's pyproject deselects it unless `-m seeds`.
 """
 
 from __future__ import annotations
@@ -66,6 +68,8 @@ MARKERS = {
             "deselect with -m 'not slow'",
     "background_cli": "background_cli(*args): a long `ganzoo ARGS --out RUN` run started ahead in the background "
                       "when the first slow test starts; the test gets it from the `background_cli` fixture",
+    "seeds": "seeds: a default demo's live run with a seed other than 0 (`ganzoo.testing.seeds`); mark it `slow` "
+             "too; ganzoo's own configuration deselects it unless -m seeds",
 }
 
 
