@@ -37,7 +37,9 @@ def card_rows(name: str) -> dict[str, list[str]]:
 def test_the_record_has_both_classifiers_shares_of_seeds_0_1_2(name: str) -> None:
     entry = json.loads(RECORD.read_text(encoding="utf-8"))[name]
     assert entry["command"] == f"ganzoo train {name}" and entry["samples"] == 1000 and entry["precision"] == "fp32"
-    assert sorted(int(s) for s in entry["seeds"]) == list(SEEDS)
+    missing = sorted(set(SEEDS) - {int(s) for s in entry["seeds"]})
+    assert not missing, (f"{RECORD.name} records no figures of {name} seeds {missing}: measure them "
+                         f"(`pytest -m seeds` prints each run's figures)")
     for seed, run in entry["seeds"].items():
         for who in ("judge", "second"):
             shares = np.asarray(run[who], dtype=np.float64)
