@@ -1,4 +1,4 @@
-"""nox sessions: tests, lint, registry, demo, docs, bench and scaffold.
+"""nox sessions: tests, fast, seeds, lint, registry, demo, docs, bench and scaffold.
 
 Sessions that need torch run in the environment nox itself runs from (create it with the README's
 test command, then `.venv/bin/nox -s NAME`), so the multi-gigabyte torch install happens once.
@@ -23,6 +23,13 @@ def tests(session: nox.Session) -> None:
 def fast(session: nox.Session) -> None:
     """The quick subset of the test suite: every test under about 10 s (`-m 'not slow'`)."""
     session.run("python", "-m", "pytest", "-m", "not slow", *session.posargs)
+
+
+@nox.session(venv_backend="none")
+def seeds(session: nox.Session) -> None:
+    """The live default runs of seeds 1 and 2 of every digits demo, checked against the mode coverage their
+    model cards record (`-m seeds`, which the whole suite leaves out: about 40 CPU minutes)."""
+    session.run("python", "-m", "pytest", "-m", "seeds", *session.posargs)
 
 
 @nox.session

@@ -23,6 +23,8 @@ Markers (registered here, so a plugin's own `pytest --strict-markers` run knows 
   `slow`. `cpu_seconds` (optional) estimates the run's one-thread CPU time: the longest runs start
   first. After a run, its measured CPU time is kept in pytest's cache (`.pytest_cache`) and orders the
   next session's runs instead of the estimate.
+- `seeds`: a default run with a seed other than 0, beside the seed-0 run every test session makes
+  (`ganzoo.testing.seeds.seed_runs` sets it); ganzoo's pyproject deselects it unless `-m seeds`.
 """
 
 from __future__ import annotations
@@ -72,6 +74,8 @@ MARKERS = {
     "background_cli": "background_cli(*args, cpu_seconds=S): a long `ganzoo ARGS --out RUN` run started ahead in "
                       "the background when the first slow test starts (longest first; S estimates its one-thread "
                       "CPU seconds); the test gets it from the `background_cli` fixture",
+    "seeds": "seeds: a default demo's live run with a seed other than 0 (`ganzoo.testing.seeds`); mark it `slow` "
+             "too; ganzoo's own configuration deselects it unless -m seeds",
 }
 
 

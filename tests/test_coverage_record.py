@@ -1,0 +1,113 @@
+"""The mode coverage record of the digits demos (docs/models/coverage.json), the cards' tables drawn from
+it, and the per-seed parametrisation of the slow quality tests (`ganzoo.testing.seeds`)."""
+
+from __future__ import annotations
+
+import json
+import re
+import shlex
+from pathlib import Path
+
+import numpy as np
+import pytest
+import tomllib
+
+from ganzoo.testing.coverage import MAX_TV, NUM_CLASSES, RAREST
+from ganzoo.testing.seeds import SEEDS, check_recorded_seed, recorded_seeds, seed_runs
+
+pytest_plugins = ["pytester"]
+
+ROOT = Path(__file__).resolve().parents[1]
+CARDS = ROOT / "docs" / "models"
+RECORD = CARDS / "coverage.json"
+DEMOS = ("dcgan", "wgan_gp", "progan", "stylegan2")
+"""The digits demos whose coverage issue 21 asks for, seeds 0, 1 and 2."""
+
+
+def card_rows(name: str) -> dict[str, list[str]]:
+    """The cells of the "Mode coverage" table of docs/models/NAME.md, by seed."""
+    text = (CARDS / f"{name}.md").read_text(encoding="utf-8")
+    section = text.split("### Mode coverage of the digits demo")[1].split("###")[0]
+    rows = [[c.strip() for c in line.strip().strip("|").split("|")] for line in section.splitlines()
+            if re.match(r"\| \d+ \|", line)]
+    return {row[0]: row[1:] for row in rows}
+
+
+@pytest.mark.parametrize("name", DEMOS)
+def test_the_record_has_both_classifiers_shares_of_seeds_0_1_2(name: str) -> None:
+    entry = json.loads(RECORD.read_text(encoding="utf-8"))[name]
+    assert entry["command"] == f"ganzoo train {name}" and entry["samples"] == 1000 and entry["precision"] == "fp32"
+    missing = sorted(set(SEEDS) - {int(s) for s in entry["seeds"]})
+    assert not missing, (f"{RECORD.name} records no figures of {name} seeds {missing}: measure them "
+                         f"(`pytest -m seeds` prints each run's figures)")
+    for seed, run in entry["seeds"].items():
+        for who in ("judge", "second"):
+            shares = np.asarray(run[who], dtype=np.float64)
+            assert shares.shape == (NUM_CLASSES,) and (shares >= 0).all(), (name, seed, who)
+            assert shares.sum() == pytest.approx(1.0, abs=0.006), (name, seed, who)  # shares rounded to 0.001
+        assert run["judge_fd"] > 0 and run["cpu_s"] > 0
+
+
+@pytest.mark.parametrize("name", DEMOS)
+def test_the_card_table_shows_every_recorded_seed_and_whether_it_meets_the_bar(name: str) -> None:
+    rows = card_rows(name)
+    seeds = recorded_seeds(RECORD, name)
+    assert set(rows) == set(seeds)
+    for seed, run in seeds.items():
+        judge, second = (np.asarray(run[who], dtype=np.float64) for who in ("judge", "second"))
+        tv = [0.5 * np.abs(s - 1 / NUM_CLASSES).sum() for s in (judge, second)]
+        met = min(judge.min(), second.min()) >= RAREST and max(tv) <= MAX_TV
+        assert rows[seed] == [f"{judge.min():.1%}", f"{tv[0]:.3f}", f"{second.min():.1%}", f"{tv[1]:.3f}",
+                              f"{run['judge_fd']:.1f}", f"{run['cpu_s']:.0f} s", "met" if met else "**not met**"]
+    assert (CARDS / "img" / f"{name}-classes.png").is_file()
+
+
+def test_seed_runs_are_background_runs_and_all_but_seed_0_are_marked_seeds() -> None:
+    params = seed_runs("progan", "--precision", "fp32", cpu_seconds=440)
+    assert [p.values for p in params] == [(s,) for s in SEEDS] and [p.id for p in params] == ["seed0", "seed1", "seed2"]
+    for param in params:
+        marks = {mark.name: mark for mark in param.marks}
+        seed = param.values[0]
+        assert marks["background_cli"].args == ("train", "progan", "--precision", "fp32", "--seed", str(seed))
+        assert marks["background_cli"].kwargs == {"cpu_seconds": 440}  # the longest background runs start first
+        assert ("seeds" in marks) == (seed != 0)
+
+
+def test_a_seed_the_record_lacks_is_a_problem(tmp_path: Path) -> None:
+    from ganzoo.testing.coverage import ClassShares, CoverageFigures
+
+    uniform = [0.1] * 10
+    record = tmp_path / "coverage.json"
+    record.write_text(json.dumps({"toy": {"seeds": {"0": {"judge": uniform, "second": uniform}}}}))
+    measured = CoverageFigures(ClassShares(np.array(uniform)), ClassShares(np.array(uniform)))
+    assert check_recorded_seed(record, "toy", 0, measured) == []
+    assert "records no figures of toy seed 1" in check_recorded_seed(record, "toy", 1, measured)[0]
+    assert recorded_seeds(tmp_path / "missing.json", "toy") == {}
+
+
+def test_the_project_config_leaves_seeds_out_unless_asked(pytester: pytest.Pytester) -> None:
+    """The whole suite deselects `seeds`; `-m seeds` selects them; `-m "not slow"` leaves them out too."""
+    options = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["tool"]["pytest"]["ini_options"]
+    assert "seeds" in {line.split(":")[0] for line in options["markers"]}
+    pytester.makepyprojecttoml("[tool.pytest.ini_options]\naddopts = " + json.dumps(options["addopts"]))
+    pytester.makepyfile(test_demo="""
+        import pytest
+        from ganzoo.testing.seeds import seed_runs
+
+        @pytest.mark.slow
+        @pytest.mark.parametrize("seed", seed_runs("toy"))
+        def test_run(seed):
+            pass
+
+        def test_quick():
+            pass
+    """)
+    assert shlex.split(options["addopts"])[-2:] == ["-m", "not seeds"]
+
+    def collected(*args: str) -> set[str]:
+        result = pytester.runpytest_inprocess("--collect-only", "-q", "-p", "no:cacheprovider", *args)
+        return {line.split("::")[1] for line in result.outlines if "::" in line}
+
+    assert collected() == {"test_run[seed0]", "test_quick"}
+    assert collected("-m", "seeds") == {"test_run[seed1]", "test_run[seed2]"}
+    assert collected("-m", "not slow") == {"test_quick"}
