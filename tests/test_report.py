@@ -15,12 +15,11 @@ import torch
 from PIL import Image
 
 from ganzoo.report import load_run, write_report
-from ganzoo.report.figure import PANELS, draw, panel_titles
+from ganzoo.report.figure import PANELS, TIMELINES, draw, panel_titles
 from ganzoo.testing import run_cli, smoke_train, toy_model
 
 pytest_plugins = ["ganzoo.testing.fixtures"]
 
-TIMELINES = PANELS[:6]
 
 
 @pytest.fixture(autouse=True)
@@ -59,7 +58,7 @@ def test_report_cli_writes_a_png_with_every_panel(toy_run, tmp_path):
     assert summary["panels"] == list(PANELS)
     assert summary["status"] == "finished" and summary["last_step"] == 40 and summary["samples"] == 4
     with Image.open(out) as image:
-        assert image.format == "PNG" and image.size == (1400, 1600)
+        assert image.format == "PNG" and image.size == (1400, 1900)
         pixels = image.convert("L")
         assert pixels.getextrema()[0] < 60  # there are dark curves and text, not a blank canvas
     default = run_cli("report", str(toy_run))  # next to the run by default
@@ -96,6 +95,10 @@ def test_every_panel_shows_the_run(toy_run):
     assert [t.get_text() for t in samples.get_xticklabels()] == ["step 10", "step 20", "step 30", "step 40"]
     warnings = panel(fig, "Warnings")
     assert any(t.get_text() == "no warnings" for t in warnings.texts)
+    evaluations = panel(fig, "Periodic evaluation (--eval-every)")
+    assert any("no periodic evaluations" in t.get_text() for t in evaluations.texts)
+    augmentation = panel(fig, "Discriminator augmentation (--augment ada)")
+    assert any("no adaptive augmentation in this run (--augment none)" in t.get_text() for t in augmentation.texts)
     shares = panel(fig, "Class shares of the samples")  # the toy data has no classifier
     assert any("no class shares" in t.get_text() for t in shares.texts)
 
@@ -139,7 +142,7 @@ def test_html_report_embeds_the_picture_and_tables(toy_run, tmp_path):
     page = out.read_text(encoding="utf-8")
     encoded = re.search(r'src="data:image/png;base64,([A-Za-z0-9+/=]+)"', page).group(1)
     with Image.open(io.BytesIO(base64.b64decode(encoded))) as image:
-        assert image.size == (1400, 1600)
+        assert image.size == (1400, 1900)
     assert page.count("<table>") >= 4
     assert "<td>status</td><td>finished</td>" in page and "skip-d:1.2" in page
     assert "<td>diversity_pixel</td>" in page and "No warnings." in page
@@ -229,3 +232,38 @@ def test_class_shares_of_a_coverage_evaluation_and_of_a_health_check(toy_run, tm
     ax = panel(fig, "Class shares of the samples")
     assert [b.get_height() for b in ax.patches] == pytest.approx(found.shares)
     assert {t.get_text() for t in ax.get_legend().get_texts()} >= {"reference data"}
+
+
+def test_evaluations_and_ada_probability_of_runs_side_by_side(toy_registry, tmp_path):
+    """The evaluation panel draws every periodic FD, the augmentation panel ADA's p and r_t as logged; a
+    compared run adds its own curves, each labelled by its folder."""
+    common = {"eval_every": 4, "eval_metric": "fid", "eval_n": 64, "eval_extractor": "digits", "log_every": 2,
+              "diagnostics_every": 0}
+    smoke_train("toy", tmp_path / "ada", steps=8, train_overrides={**common, "augment": "ada:kimg=0.05,interval=1"})
+    smoke_train("toy", tmp_path / "none", steps=8, train_overrides=common)
+    ada, none = load_run(tmp_path / "ada"), load_run(tmp_path / "none")
+    p_steps, p_values = zip(*[(r["step"], r["augment_p"]) for r in ada.metrics], strict=True)
+    assert p_steps == (2, 4, 6, 8) and max(p_values) > 0  # p moved within the run
+
+    fig = draw(ada, compare=[none])
+    lines = {ln.get_label(): ln for ln in panel(fig, "Periodic evaluation (--eval-every)").get_lines()}
+    assert set(lines) == {"ada: fid", "none: fid"}
+    for name, run in (("ada", ada), ("none", none)):
+        assert list(lines[f"{name}: fid"].get_xdata()) == [4, 8]
+        assert list(lines[f"{name}: fid"].get_ydata()) == pytest.approx([r["eval"]["values"]["fid"] for r in run.evals])
+    ax = panel(fig, "Discriminator augmentation (--augment ada)")
+    curves = {ln.get_label(): ln for ln in ax.get_lines() if not ln.get_label().startswith("_")}
+    assert set(curves) == {"ada: p", "ada: r_t (overfitting heuristic)"}  # the run without ADA has no p
+    assert list(curves["ada: p"].get_ydata()) == pytest.approx(p_values)
+    assert list(curves["ada: r_t (overfitting heuristic)"].get_ydata()) == pytest.approx(
+        [r["augment_rt"] for r in ada.metrics])
+    assert any(list(ln.get_ydata()) == [0.6, 0.6] for ln in ax.get_lines())  # the r_t target
+    for title in TIMELINES:  # one time axis for both runs
+        assert panel(fig, title).get_xlim() == (0, 8)
+
+    alone = panel(draw(none), "Discriminator augmentation (--augment ada)")
+    assert any("--augment none" in t.get_text() for t in alone.texts)
+    result = run_cli("report", str(tmp_path / "ada"), "--compare", str(tmp_path / "none"), "--out",
+                     str(tmp_path / "both.png"), "--dpi", "30", "--json")
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["panels"] == list(PANELS)

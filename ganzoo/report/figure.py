@@ -20,11 +20,15 @@ PANELS = (
     "Gradient norms",
     "Learning rates",
     "Skipped and extra discriminator updates",
+    "Periodic evaluation (--eval-every)",
+    "Discriminator augmentation (--augment ada)",
     "Warnings",
     "Class shares of the samples",
     "Samples over time",
 )
 """Titles of the panels, in drawing order."""
+TIMELINES = PANELS[:8]
+"""The panels with steps on the x axis, where warnings are marked."""
 
 KIND_COLORS = {
     "d_winning": "tab:red",
@@ -33,6 +37,8 @@ KIND_COLORS = {
     "exploding_gradients": "tab:brown",
     "non_finite": "black",
 }
+FIGSIZE = (14, 19)
+"""Inches of the report figure (width, height)."""
 COLLAPSE_FRACTION = 0.25  # drawn as a guide; the engine's default (ganzoo.engine.health.HealthConfig)
 
 
@@ -73,41 +79,40 @@ def keys_of(records: Iterable[dict[str, Any]], prefix: str = "", nested: str | N
     return list(seen)
 
 
-def draw(run: RunData, *, max_samples: int = 6, dpi: int = 100) -> Any:
-    """The report figure of `run` (a matplotlib Figure with the `PANELS`)."""
+def draw(run: RunData, *, max_samples: int = 6, dpi: int = 100, compare: Sequence[RunData] = ()) -> Any:
+    """The report figure of `run` (a matplotlib Figure with the `PANELS`).
+
+    Runs in `compare` add their curves to the evaluation and augmentation panels (each labelled by its
+    folder name), so that runs differing in one option can be read side by side.
+    """
     require_matplotlib()
     from matplotlib.figure import Figure
 
-    fig = Figure(figsize=(14, 16), dpi=dpi, layout="constrained")
-    grid = fig.add_gridspec(5, 2, height_ratios=[1, 1, 1, 0.8, 1.25])
-    axes = {
-        PANELS[0]: fig.add_subplot(grid[0, 0]),
-        PANELS[1]: fig.add_subplot(grid[0, 1]),
-        PANELS[2]: fig.add_subplot(grid[1, 0]),
-        PANELS[3]: fig.add_subplot(grid[1, 1]),
-        PANELS[4]: fig.add_subplot(grid[2, 0]),
-        PANELS[5]: fig.add_subplot(grid[2, 1]),
-        PANELS[6]: fig.add_subplot(grid[3, 0]),
-        PANELS[7]: fig.add_subplot(grid[3, 1]),
-        PANELS[8]: fig.add_subplot(grid[4, :]),
-    }
+    fig = Figure(figsize=FIGSIZE, dpi=dpi, layout="constrained")
+    grid = fig.add_gridspec(6, 2, height_ratios=[1, 1, 1, 1, 0.8, 1.25])
+    spots = [grid[0, 0], grid[0, 1], grid[1, 0], grid[1, 1], grid[2, 0], grid[2, 1], grid[3, 0], grid[3, 1],
+             grid[4, 0], grid[4, 1], grid[5, :]]
+    axes = {title: fig.add_subplot(spot) for title, spot in zip(PANELS, spots, strict=True)}
     for title, ax in axes.items():
         ax.set_title(title, loc="left", fontsize=11)
-    end = max(run.last_step, run.planned_steps or 0, 1)
+    runs = [run, *compare]
+    end = max(max(r.last_step for r in runs), run.planned_steps or 0, 1)
     _losses(axes[PANELS[0]], run)
     _accuracy(axes[PANELS[1]], run)
     _diversity(axes[PANELS[2]], run)
     _grad_norms(axes[PANELS[3]], run)
     _learning_rates(axes[PANELS[4]], run)
     _counters(axes[PANELS[5]], run)
-    for title in PANELS[:6]:
+    _evaluations(axes[PANELS[6]], runs)
+    _augmentation(axes[PANELS[7]], runs)
+    for title in TIMELINES:
         ax = axes[title]
         ax.set_xlim(0, end)
         ax.set_xlabel("step")
         _mark_events(ax, run)
-    _warnings(axes[PANELS[6]], run, end)
-    _class_shares(axes[PANELS[7]], run)
-    _samples(axes[PANELS[8]], run, max_samples)
+    _warnings(axes[PANELS[8]], run, end)
+    _class_shares(axes[PANELS[9]], run)
+    _samples(axes[PANELS[10]], run, max_samples)
     fig.suptitle(_headline(run), fontsize=13, x=0.01, ha="left")
     return fig
 
@@ -131,9 +136,10 @@ def _empty(ax: Any, text: str) -> None:
     ax.set_yticks([])
 
 
-def _plot(ax: Any, xs: Sequence[int], ys: Sequence[float], label: str, **kwargs: Any) -> None:
+def _plot(ax: Any, xs: Sequence[int], ys: Sequence[float], label: str, **kwargs: Any) -> Any:
     marker = "o" if len(xs) <= 30 else None
-    ax.plot(xs, ys, label=label, marker=marker, markersize=3, linewidth=1.4, **kwargs)
+    (line,) = ax.plot(xs, ys, label=label, marker=marker, markersize=3, linewidth=1.4, **kwargs)
+    return line
 
 
 def _losses(ax: Any, run: RunData) -> None:
@@ -231,6 +237,69 @@ def _counters(ax: Any, run: RunData) -> None:
         ax.step(xs, ys, where="post", label=f"{name} (total)", linewidth=1.4)
     ax.legend(fontsize=8, loc="best")
     ax.grid(alpha=0.3)
+
+
+def _run_label(run: RunData, runs: Sequence[RunData], what: str) -> str:
+    """`what`, prefixed by the run's folder name when several runs share a panel."""
+    return f"{run.root.name}: {what}" if len(runs) > 1 else what
+
+
+def _evaluations(ax: Any, runs: Sequence[RunData]) -> None:
+    drawn = False
+    for run in runs:
+        records = [{"step": r["step"], "values": (r.get("eval") or {}).get("values")} for r in run.evals]
+        for name in keys_of(records, nested="values"):
+            if "/" in name:  # per-class parts (coverage/3, intra_fid/3) belong to the class shares panel
+                continue
+            xs, ys = series(records, "values", name)
+            if xs:
+                _plot(ax, xs, ys, label=_run_label(run, runs, name))
+                drawn = True
+    if not drawn:
+        return _empty(ax, "no periodic evaluations (--eval-every 0)")
+    ax.legend(fontsize=8, loc="best")
+    ax.grid(alpha=0.3)
+
+
+def _augmentation(ax: Any, runs: Sequence[RunData]) -> None:
+    drawn, targets = False, set()
+    for run in runs:
+        xs, ys = series(run.metrics, "augment_p")
+        if not xs:
+            continue
+        line = _plot(ax, xs, ys, label=_run_label(run, runs, "p"))
+        xs, ys = series(run.metrics, "augment_rt")
+        if xs:
+            _plot(ax, xs, ys, label=_run_label(run, runs, "r_t (overfitting heuristic)"), linestyle=":",
+                  color=line.get_color(), alpha=0.8)
+        target = _ada_target(run)
+        if target is not None:
+            targets.add(target)
+        drawn = True
+    if not drawn:
+        kinds = sorted({str(r.train.get("augment") or "none") for r in runs})
+        return _empty(ax, f"no adaptive augmentation in this run (--augment {', '.join(kinds)})")
+    guide = ax.get_yaxis_transform()
+    for target in sorted(targets):
+        ax.axhline(target, color="0.4", linestyle="--", linewidth=1)
+        ax.text(0.995, target, f"r_t target {target:g}", transform=guide, ha="right", va="bottom", fontsize=8,
+                color="0.4")
+    low, high = ax.get_ylim()
+    ax.set_ylim(min(low, -0.03), max(high, 1.03))
+    ax.legend(fontsize=8, loc="best")
+    ax.grid(alpha=0.3)
+
+
+def _ada_target(run: RunData) -> float | None:
+    """The r_t target of the run's `--augment ada` (None when p is fixed or the option does not parse)."""
+    from ganzoo.augment.spec import parse_augment
+    from ganzoo.errors import GanzooError
+
+    try:
+        spec = parse_augment(str(run.train.get("augment") or "none"))
+    except GanzooError:
+        return None
+    return spec.target if spec.adaptive else None
 
 
 def _mark_events(ax: Any, run: RunData) -> None:

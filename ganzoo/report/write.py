@@ -6,6 +6,7 @@ import base64
 import html
 import io
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -35,15 +36,17 @@ class ReportResult:
                 "warnings": self.warnings, "samples": self.samples, "unreadable_lines": self.unreadable_lines}
 
 
-def write_report(run: RunData, out: str | Path | None = None, *, max_samples: int = 6, dpi: int = 100) -> ReportResult:
-    """Draw `run` and write it to `out` (`.png` or `.html`; default RUN/report.png), atomically."""
+def write_report(run: RunData, out: str | Path | None = None, *, max_samples: int = 6, dpi: int = 100,
+                 compare: Sequence[RunData] = ()) -> ReportResult:
+    """Draw `run` (with the evaluations and ADA curves of the `compare` runs) and write it to `out`
+    (`.png` or `.html`; default RUN/report.png), atomically."""
     from ganzoo.report.figure import draw, panel_titles, pick_samples
 
     path = Path(out) if out is not None else run.root / "report.png"
     suffix = path.suffix.lower()
     if suffix not in FORMATS:
         raise ConfigError(f"--out {path}: the report is written as .png or .html")
-    fig = draw(run, max_samples=max_samples, dpi=dpi)
+    fig = draw(run, max_samples=max_samples, dpi=dpi, compare=compare)
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png", dpi=dpi)
     png = buffer.getvalue()
