@@ -6,6 +6,8 @@
 - `DCGANGenerator`, `DCGANDiscriminator`: the all-convolutional DCGAN pair for any power-of-two image
   size (used by dcgan, cgan, wgan and wgan_gp).
 - `normal_init_`: the DCGAN weight initialisation N(0, std).
+- `MinibatchStdDev`, `minibatch_stddev`: the minibatch standard-deviation channel of Karras et al.
+  (2018), an option of `DCGANDiscriminator` (`mbstd_group`).
 - `norm2d`: a 2-D normalisation layer by name (batch, layer, instance, none).
 - The image-to-image translation networks of the CycleGAN/pix2pix reference (used by cyclegan and
   pix2pix), key for key as the reference saves them: `ResnetGenerator`, `UnetGenerator`,
@@ -17,6 +19,7 @@
 
 from ganzoo.nn.dcgan import DCGANDiscriminator, DCGANGenerator, dcgan_depth, stage_widths
 from ganzoo.nn.init import TRANSLATION_INITS, normal_init_, translation_init_
+from ganzoo.nn.minibatch_std import MinibatchStdDev, minibatch_stddev
 from ganzoo.nn.norm import NORMS, TRANSLATION_NORMS, norm2d, translation_conv_bias, translation_norm
 from ganzoo.nn.patchgan import NLayerDiscriminator, PixelDiscriminator, patch_output_sizes
 from ganzoo.nn.resnet_generator import ResidualBlock, ResnetGenerator
@@ -39,6 +42,7 @@ __all__ = [
     "TRANSLATION_NORMS",
     "DCGANDiscriminator",
     "DCGANGenerator",
+    "MinibatchStdDev",
     "NLayerDiscriminator",
     "PixelDiscriminator",
     "ResidualBlock",
@@ -48,6 +52,7 @@ __all__ = [
     "dcgan_depth",
     "make_discriminator",
     "make_generator",
+    "minibatch_stddev",
     "norm2d",
     "normal_init_",
     "patch_output_sizes",

@@ -9,7 +9,9 @@ width 64: 512-256-128-64 in the generator, 64-128-256-512 in the discriminator).
 The generator has batch norm and ReLU in every hidden layer and tanh at the output; the
 discriminator has LeakyReLU(0.2) everywhere, and its normalisation (batch norm in the paper) is
 selectable because WGAN-GP critics must not use batch norm. Neither network contains a sigmoid: the
-discriminator returns raw scores for `ganzoo.losses`.
+discriminator returns raw scores for `ganzoo.losses`. The discriminator can add a minibatch
+standard-deviation channel (`ganzoo.nn.minibatch_std`, Karras et al. 2018; not in the paper, off by
+default) before its last stride-2 convolution.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ import torch
 from torch import nn
 
 from ganzoo.nn.init import normal_init_
+from ganzoo.nn.minibatch_std import MinibatchStdDev
 from ganzoo.nn.norm import norm2d
 
 MIN_SIZE = 16
@@ -88,6 +91,10 @@ class DCGANDiscriminator(nn.Module):
     `features(x)` returns the last 4 x 4 feature map (for a projection discriminator's inner
     product), `score(features)` the final 4 x 4 convolution; `forward` chains them. The first layer
     is never normalised (as in the paper).
+
+    `mbstd_group` > 1 inserts a `MinibatchStdDev` layer with that group size before the last stride-2
+    convolution (at 8 x 8), so one nonlinear layer and the score see how varied the batch is; 1 (the
+    default) leaves the network as the paper has it, parameter names included.
     """
 
     def __init__(
@@ -100,15 +107,22 @@ class DCGANDiscriminator(nn.Module):
         norm: str = "batch",
         extra_channels: int = 0,
         init_std: float | None = 0.02,
+        mbstd_group: int = 1,
     ) -> None:
         super().__init__()
         widths = stage_widths(image_size, width, max_width)
         self.image_size = image_size
         self.channels = channels
         self.feature_channels = widths[-1]
+        self.mbstd_group = mbstd_group
         bias = norm == "none"
         layers: list[nn.Module] = [nn.Conv2d(channels + extra_channels, widths[0], 4, 2, 1), nn.LeakyReLU(0.2, True)]
-        for c_in, c_out in itertools.pairwise(widths):
+        pairs = list(itertools.pairwise(widths))
+        for i, (c_in, c_out) in enumerate(pairs):
+            if i == len(pairs) - 1 and mbstd_group > 1:
+                mbstd = MinibatchStdDev(mbstd_group)
+                layers.append(mbstd)
+                c_in += mbstd.extra_channels
             layers += [nn.Conv2d(c_in, c_out, 4, 2, 1, bias=bias), norm2d(norm, c_out), nn.LeakyReLU(0.2, True)]
         self.body = nn.Sequential(*layers)
         self.head = nn.Conv2d(widths[-1], 1, 4, 1, 0)

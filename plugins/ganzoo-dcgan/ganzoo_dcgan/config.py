@@ -25,3 +25,6 @@ class DCGANConfig:
     betas_g: tuple[float, ...] = betas_option((0.5, 0.999), "Generator Adam betas, two values in [0, 1) (paper: beta1 0.5).")
     betas_d: tuple[float, ...] = betas_option((0.5, 0.999), "Discriminator Adam betas, two values in [0, 1) (paper: beta1 0.5).")
     init_std: float = option(0.02, "Standard deviation of the N(0, std) weight init (paper: 0.02).", min=0)
+    mbstd_group: int = option(
+        1, "Minibatch standard-deviation group size: the discriminator sees how varied groups of this many "
+        "images are (Karras et al. 2018; the largest size up to it that divides the batch); 1: off (paper).", min=1)

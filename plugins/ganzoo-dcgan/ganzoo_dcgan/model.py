@@ -20,7 +20,8 @@ def build(config: DCGANConfig, *, training: bool = True) -> DCGAN:
     """Networks, Adam optimizers and loss from `config` (`channels` must be filled in, or 1 is used)."""
     channels = config.channels or 1
     G = DCGANGenerator(config.latent_dim, config.image_size, channels, config.g_width, init_std=config.init_std)
-    D = DCGANDiscriminator(config.image_size, channels, config.d_width, init_std=config.init_std)
+    D = DCGANDiscriminator(config.image_size, channels, config.d_width, init_std=config.init_std,
+                           mbstd_group=config.mbstd_group)
     opt_g = torch.optim.Adam(G.parameters(), lr=config.lr_g, betas=tuple(config.betas_g))
     opt_d = torch.optim.Adam(D.parameters(), lr=config.lr_d, betas=tuple(config.betas_d))
     return DCGAN(config, generator=G, discriminator=D, opt_g=opt_g, opt_d=opt_d, loss=get_loss(config.loss),

@@ -8,7 +8,9 @@ from pathlib import Path
 import pytest
 import torch
 from PIL import Image
+from safetensors.torch import load_file
 
+from ganzoo.nn import MinibatchStdDev
 from ganzoo.testing import check_model_spec, check_resume, run_cli, smoke_train
 
 TINY = {"g_width": 8, "d_width": 8, "image_size": 16}
@@ -28,8 +30,9 @@ def test_defaults_are_the_papers() -> None:
     cfg = DCGANConfig(channels=3, image_size=64)
     assert (cfg.latent_dim, cfg.lr_g, cfg.lr_d, cfg.betas_g, cfg.betas_d, cfg.init_std, cfg.loss) == \
         (100, 2e-4, 2e-4, (0.5, 0.999), (0.5, 0.999), 0.02, "bce")
-    assert (cfg.g_width, cfg.d_width) == (64, 64)
+    assert (cfg.g_width, cfg.d_width, cfg.mbstd_group) == (64, 64, 1)
     model = build(cfg)
+    assert not any(isinstance(m, MinibatchStdDev) for m in model.nets["D"].modules())
     for name in ("G", "D"):
         opt = model.optimizers[name]
         assert isinstance(opt, torch.optim.Adam)
@@ -58,6 +61,21 @@ def test_loss_is_selectable(tmp_path: Path, loss: str) -> None:
     assert all(torch.isfinite(torch.tensor(r["loss_d"])) for r in rows if "loss_d" in r)
     config = (tmp_path / loss / "config.yaml").read_text()
     assert f"loss: {loss}" in config
+
+
+def test_minibatch_stddev_option_reaches_the_discriminator_and_resumes_bit_exact(tmp_path: Path) -> None:
+    from ganzoo_dcgan.config import DCGANConfig
+    from ganzoo_dcgan.model import build
+
+    D = build(DCGANConfig(image_size=16, channels=1, g_width=4, d_width=4, mbstd_group=4)).nets["D"]
+    layers = [m for m in D.modules() if isinstance(m, MinibatchStdDev)]
+    assert [m.group for m in layers] == [4]
+    report = check_resume("dcgan", tmp_path, steps=6, split=3, overrides={**TINY, "mbstd_group": 4},
+                          train_overrides=QUIET)
+    assert report.exact and report.compared > 20
+    assert "mbstd_group: 4" in (tmp_path / "resumed" / "config.yaml").read_text()
+    saved = load_file(str(tmp_path / "resumed" / "checkpoints" / "last.safetensors"))
+    assert saved["net/D/body.3.weight"].shape == (16, 8 + 1, 4, 4)  # the 8 x 8 map plus the spread channel
 
 
 def test_bad_image_size_is_one_line(tmp_path: Path) -> None:
