@@ -155,3 +155,19 @@ def test_gradient_penalty_runs_a_compiled_critic_eagerly():
     compiled = penalty_grads(1)
     assert all(torch.equal(a, b) for a, b in zip(eager, compiled))
     assert all(torch.equal(a, b) for a, b in zip(reference, critic.parameters()))
+
+
+def test_eager_graphs_is_a_no_op_context_on_a_torch_without_compiler_stances(monkeypatch) -> None:
+    """requirements allow torch >= 2.4; compiler stances came in 2.6: gradient penalties must still run."""
+    import torch
+
+    from ganzoo.engine.compile import eager_graphs
+    from ganzoo.losses import gradient_penalty
+
+    monkeypatch.delattr(torch.compiler, "set_stance", raising=False)
+    critic = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(12, 1))
+    real, fake = torch.randn(4, 3, 2, 2), torch.randn(4, 3, 2, 2)
+    with eager_graphs():
+        pass
+    penalty = gradient_penalty(critic, real, fake, generator=torch.Generator().manual_seed(0))
+    assert torch.isfinite(penalty) and penalty.requires_grad

@@ -13,6 +13,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import sys
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -81,5 +82,8 @@ def compile_nets(nets: Mapping[str, nn.Module]) -> None:
 
 
 def eager_graphs() -> Any:
-    """A context manager: compiled networks called inside it run eagerly (see the module docstring)."""
-    return torch.compiler.set_stance("force_eager")
+    """A context manager: compiled networks called inside it run eagerly (see the module docstring).
+
+    torch before 2.6 has no compiler stances: there it changes nothing (eager networks need nothing)."""
+    set_stance = getattr(torch.compiler, "set_stance", None)
+    return set_stance("force_eager") if set_stance is not None else contextlib.nullcontext()
