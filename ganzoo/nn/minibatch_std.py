@@ -34,10 +34,10 @@ def minibatch_stddev(x: torch.Tensor, group: int = 4) -> torch.Tensor:
     """
     n, c, h, w = x.shape
     g = divisor_group(n, group)
-    members = x.float().reshape(g, n // g, c, h, w)
-    spread = (members.var(dim=0, unbiased=False) + EPSILON).sqrt().mean(dim=(1, 2, 3))  # one per group
-    extra = spread.to(x.dtype).reshape(1, n // g, 1, 1, 1).expand(g, n // g, 1, h, w).reshape(n, 1, h, w)
-    return torch.cat([x, extra], dim=1)
+    y = x.float().reshape(g, n // g, c, h, w)
+    y = y - y.mean(dim=0, keepdim=True)
+    spread = torch.sqrt(y.pow(2).mean(dim=0) + EPSILON).mean(dim=(1, 2, 3)).to(x.dtype)  # one per group
+    return torch.cat([x, spread.reshape(-1, 1, 1, 1).repeat(g, 1, h, w)], dim=1)
 
 
 class MinibatchStdDev(nn.Module):

@@ -14,6 +14,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ganzoo.nn import minibatch_stddev as core_minibatch_stddev
+from ganzoo.nn.minibatch_std import divisor_group
+
 SQRT2 = math.sqrt(2.0)
 LEAK = 0.2
 EPSILON = 1e-8
@@ -69,26 +72,8 @@ def downscale2d(x: torch.Tensor, factor: int = 2) -> torch.Tensor:
     return F.avg_pool2d(x, factor)
 
 
-def group_size_for(batch: int, group: int) -> int:
-    """The largest group size <= `group` that divides `batch` (the statistic needs equal groups)."""
-    size = max(1, min(group, batch))
-    while batch % size:
-        size -= 1
-    return size
-
-
-def minibatch_stddev(x: torch.Tensor, group: int = 4) -> torch.Tensor:
-    """Append one feature map holding the average standard deviation of features over groups (section 3).
-
-    Sample i forms a group with samples i + M, i + 2M, ... (M = N / group): the standard deviation of
-    every feature and pixel over the group (biased, +1e-8 under the root), averaged over features
-    and pixels, is appended as a constant map to each member.
-    """
-    n, c, h, w = x.shape
-    g = group_size_for(n, group)
-    y = x.float().reshape(g, n // g, c, h, w)
-    y = y - y.mean(dim=0, keepdim=True)
-    y = torch.sqrt(y.pow(2).mean(dim=0) + EPSILON)
-    y = y.mean(dim=(1, 2, 3)).to(x.dtype)
-    y = y.reshape(-1, 1, 1, 1).repeat(g, 1, h, w)
-    return torch.cat([x, y], dim=1)
+group_size_for = divisor_group
+"""The largest group size <= `group` that divides `batch` (the core's `ganzoo.nn.divisor_group`)."""
+minibatch_stddev = core_minibatch_stddev
+"""Append one feature map holding the average standard deviation of features over groups (section 3;
+the core's `ganzoo.nn.minibatch_stddev`: sample i groups with i + M, i + 2M, ..., M = N / group)."""
