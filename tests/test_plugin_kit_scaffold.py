@@ -189,7 +189,7 @@ def test_a_plugin_s_own_strict_run_knows_ganzoo_s_markers(tmp_path):
     assert collected.returncode == 0, collected.stdout[-3000:] + collected.stderr[-3000:]
     assert "2 tests collected" in collected.stdout
     listed = pytest_in(project, env, "--markers")
-    assert "@pytest.mark.slow:" in listed.stdout and "@pytest.mark.background_cli(*args):" in listed.stdout
+    assert "@pytest.mark.slow:" in listed.stdout and "@pytest.mark.background_cli(*args, cpu_seconds=S):" in listed.stdout
 
 
 @pytest.mark.slow

@@ -191,3 +191,13 @@ def test_measured_cpu_seconds_order_the_next_session_instead_of_the_estimates(tm
     fixtures.pytest_collection_modifyitems(second, list(items))
     assert second.stash[fixtures._RUNS].queue() == ["t.py::b", "t.py::a"]
     fixtures.pytest_unconfigure(second)
+
+
+def test_tests_of_the_same_name_in_different_plugins_get_different_folders(tmp_path: Path) -> None:
+    """Plugins' quality tests share names (only the path differs at the start of a long node id)."""
+    runs = BackgroundRuns(tmp_path)
+    name = "tests/test_quality.py::test_default_run_beats_the_noise_baseline_and_covers_the_digits[seed0]"
+    runs.add(f"plugins/ganzoo-dcgan/{name}", QUICK)
+    runs.add(f"plugins/ganzoo-wgan/{name}", QUICK)
+    folders = [job.folder for job in runs.jobs.values()]
+    assert len(set(folders)) == 2 and all(f.parent == tmp_path for f in folders)

@@ -99,9 +99,8 @@ class StepContext:
         optimizer = self.model.optimizers[name]
         if self.dist.world_size > 1:
             self.dist.average_gradients(optimizer)
-        scaler = self.precision.scaler
-        if scaler is not None:
-            scaler.step(optimizer)
+        if self.precision.scaler is not None:
+            self.precision.step(name, optimizer)
         else:
             optimizer.step()
 

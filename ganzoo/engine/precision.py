@@ -42,6 +42,8 @@ class Precision:
     scaler: Any = field(default=None)
     #: What was asked for: a mode, or "auto" (then `mode` is what `auto` resolved to).
     requested: str = ""
+    #: Optimizers the loss scaler has stepped since its last update (each may step once per update).
+    stepped: set[str] = field(default_factory=set)
 
     @classmethod
     def create(cls, mode: str, device: torch.device, *, channels_last: bool = False) -> Precision:
@@ -72,10 +74,20 @@ class Precision:
             return contextlib.nullcontext()
         return torch.autocast(device_type=self.device.type, enabled=False)
 
+    def step(self, name: str, optimizer: Any) -> None:
+        """Step `optimizer` through the loss scaler; a second step of the same optimizer within one training
+        step (e.g. `--d-steps 2`) first updates the scale, as the scaler allows one step per update."""
+        if name in self.stepped:
+            self.scaler.update()
+            self.stepped.clear()
+        self.scaler.step(optimizer)
+        self.stepped.add(name)
+
     def end_step(self) -> None:
         """Called once after every training step (updates the loss scale)."""
         if self.scaler is not None:
             self.scaler.update()
+            self.stepped.clear()
 
     def state_dict(self) -> dict[str, Any]:
         return {"mode": self.mode, "scaler": self.scaler.state_dict() if self.scaler is not None else {}}

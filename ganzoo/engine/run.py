@@ -101,6 +101,7 @@ def train(run: RunConfig, *, out: str | Path | None = None, resume: bool = True,
     """
     from ganzoo.engine import rng
     from ganzoo.engine.compile import choose_compile, compile_nets, recorded_compile
+    from ganzoo.engine.signals import StopRequest
     from ganzoo.engine.speed import tune_host_allocator, use_fused_optimizers
     from ganzoo.engine.trainer import Trainer
     from ganzoo.threads import apply_threads
@@ -152,13 +153,16 @@ def train(run: RunConfig, *, out: str | Path | None = None, resume: bool = True,
             by_epochs = run.train.steps is None and run.train.epochs is not None
             raise AlreadyFinished(folder, trainer.step, trainer.total_steps, by_epochs=by_epochs,
                                   epochs=trainer.epochs_done, checkpoint=resume_from, task=spec.task)
-        if announce and dist.is_main:
-            from ganzoo.engine.run_messages import say, start_line
+        # From the start line on, Ctrl-C asks for a graceful stop (a checkpoint, exit 130): a signal that came
+        # before the training loop would otherwise be lost or raised wherever the process happened to be.
+        with StopRequest() as stop:
+            if announce and dist.is_main:
+                from ganzoo.engine.run_messages import say, start_line
 
-            say(start_line(run.name, folder, trainer.step if resume_from is not None else None))
-        # Only now is the run folder created or changed.
-        _on_main(dist, lambda: _make_ready(rundir, lock, created, run, host["record"], clear=clear))
-        return trainer.fit(), rundir
+                say(start_line(run.name, folder, trainer.step if resume_from is not None else None))
+            # Only now is the run folder created or changed.
+            _on_main(dist, lambda: _make_ready(rundir, lock, created, run, host["record"], clear=clear))
+            return trainer.fit(stop=stop), rundir
     except BaseException:
         if dist.is_main:
             _remove_created(created, rundir)

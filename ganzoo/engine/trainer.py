@@ -8,6 +8,7 @@ only provides `train_step` and its family-specific pieces (see `ganzoo.engine.mo
 
 from __future__ import annotations
 
+import contextlib
 import math
 import time
 from collections.abc import Mapping
@@ -187,7 +188,9 @@ class Trainer:
         samples = self.rundir.samples_written() if self.rundir is not None else []
         return TrainResult(self.step, self.epochs_done, checkpoint, samples)
 
-    def fit(self, resume_from: Path | None = None) -> TrainResult:
+    def fit(self, resume_from: Path | None = None, *, stop: StopRequest | None = None) -> TrainResult:
+        """Train to the end (or a graceful stop); `stop`: a `StopRequest` already listening for signals
+        (else one is installed for the loop)."""
         start_time = time.perf_counter()
         if getattr(self, "_begun", False):
             resume_from = self._begun_from
@@ -211,7 +214,7 @@ class Trainer:
         self._last_log_images = self.ctx.images_seen
         interrupted: Interrupted | None = None
         try:
-            with StopRequest() as stop:
+            with contextlib.nullcontext(stop) if stop is not None else StopRequest() as stop:
                 while self.step < self.total_steps and not self._epochs_reached():
                     self.ctx.step = self.step
                     with health.capture(self.step + 1):  # gradient norms at a diagnostics step

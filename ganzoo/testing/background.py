@@ -14,6 +14,7 @@ measured for its own process, so it is the same figure whether runs overlap or n
 
 from __future__ import annotations
 
+import hashlib
 import re
 import subprocess
 import threading
@@ -91,7 +92,9 @@ class BackgroundRuns:
         """Queue `ganzoo ARGS` under `key` (the first registration of a key wins); `cpu_seconds`: about how
         long it takes, so the longest runs start first (equal estimates keep the order of adding)."""
         if key not in self.jobs:
-            folder = self.root / re.sub(r"[^A-Za-z0-9_.-]+", "_", key)[-80:]
+            # The end of the test's id says which test; the hash keeps two tests of the same name apart.
+            digest = hashlib.sha1(key.encode()).hexdigest()[:10]
+            folder = self.root / f"{re.sub(r'[^A-Za-z0-9_.-]+', '_', key)[-60:]}-{digest}"
             self.jobs[key] = _Job(key, tuple(args), folder, float(cpu_seconds))
 
     def queue(self) -> list[str]:
