@@ -429,11 +429,12 @@ def check_translate_memory(groups: list[list[Path]], sizes: dict[Path, tuple[int
         w, h = (size, size) if size is not None else sizes[path]
         return w * h
 
-    group = max(groups, key=lambda g: sum(pixels(p) for p in g), default=None)
-    if group is None or sum(pixels(p) for p in group) * UPPER_BYTES_PER_PIXEL <= limit:
+    totals = [(sum(pixels(p) for p in g), g) for g in groups]
+    total, group = max(totals, key=lambda item: item[0], default=(0, []))
+    if total * UPPER_BYTES_PER_PIXEL <= limit:
         return
     per_pixel = bytes_per_pixel()
-    need = sum(pixels(p) for p in group) * per_pixel
+    need = total * per_pixel
     if need <= limit:
         return
     largest = max(group, key=pixels)
