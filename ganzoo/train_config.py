@@ -41,7 +41,8 @@ class TrainConfig:
                                            f"{WORKERS_PER_CPU} per CPU; {MAX_WORKERS_ENV} lifts it).", min=0)
     threads: int | None = option(None, "CPU threads for torch; none: GANZOO_THREADS, else OMP_NUM_THREADS, else the "
                                        "CPUs this process may use.", min=1)
-    channels_last: bool = option(False, "Use channels-last memory format for convolutions.")
+    channels_last: bool | None = option(None, "Channels-last memory format for convolutions; none: on under bf16/fp16 "
+                                              "(what matrix units want), off in fp32.")
     compile: bool | None = option(None, "Compile the networks with torch.compile (inductor); none: the model's "
                                         "default (on where it was measured faster over its default run).")
     tensorboard: bool = option(False, "Also log scalars for TensorBoard (needs the tensorboard package).")

@@ -66,3 +66,27 @@ def test_a_resumed_auto_run_keeps_the_mode_it_recorded(fresh_cache, monkeypatch,
     assert read_header(last)["state_structure"]["precision"]["mode"] == "bf16"
     host = yaml.safe_load((out / "config.yaml").read_text())["host"]
     assert host["precision"] == "bf16" and "kept as this run recorded it" in host["precision_reason"]
+
+
+def test_channels_last_follows_the_precision_unless_asked_and_a_resume_keeps_it(fresh_cache, monkeypatch,
+                                                                                toy_registry, tmp_path):
+    from ganzoo.engine.layout import choose_channels_last
+
+    assert choose_channels_last(None, "bf16", "cpu").channels_last
+    assert choose_channels_last(None, "fp16", "cuda").channels_last
+    assert not choose_channels_last(None, "fp32", "cpu").channels_last
+    assert not choose_channels_last(None, "bf16", "mps").channels_last
+    assert not choose_channels_last(False, "bf16", "cpu").channels_last  # explicit wins
+    assert choose_channels_last(True, "fp32", "cpu").reason == "as asked"
+    assert not choose_channels_last(None, "bf16", "cpu", recorded=False).channels_last
+
+    out = tmp_path / "run"
+    monkeypatch.setenv(auto_precision.PROBE_ENV, "bf16")
+    smoke_train("toy", out, steps=2, registry=toy_registry)
+    config = yaml.safe_load((out / "config.yaml").read_text())
+    assert config["train"]["channels_last"] is True and config["host"]["channels_last"] is True
+    assert read_header(out / "checkpoints" / "last.safetensors")["config"]["train"]["channels_last"] is True
+    monkeypatch.setenv(auto_precision.PROBE_ENV, "fp32")
+    smoke_train("toy", out, steps=4, registry=toy_registry)
+    host = yaml.safe_load((out / "config.yaml").read_text())["host"]
+    assert host["channels_last"] is True and "kept as this run recorded it" in host["channels_last_reason"]

@@ -60,6 +60,7 @@ class EngineSession:
     ) -> None:
         from ganzoo.engine import rng
         from ganzoo.engine.compile import choose_compile, compile_nets
+        from ganzoo.engine.layout import choose_channels_last
         from ganzoo.engine.precision import resolve_device
         from ganzoo.engine.run import build_model, load_data
         from ganzoo.engine.speed import tune_host_allocator, use_fused_optimizers
@@ -74,6 +75,13 @@ class EngineSession:
         if self.device.type == "cuda":
             torch.backends.cudnn.benchmark = True
         # The same order as ganzoo.engine.run.train: seed, data, model, device, compile, optimizers, reseed.
+        precision = run.train.precision
+        if precision == "auto":
+            from ganzoo.engine.auto_precision import choose_precision
+
+            precision = choose_precision(self.device).mode
+        layout = choose_channels_last(run.train.channels_last, precision, self.device.type)
+        run = run.replace_train(channels_last=layout.channels_last)
         rng.seed_everything(run.train.seed)
         run, data = load_data(run, spec)
         model = build_model(spec, run.model, training=True)

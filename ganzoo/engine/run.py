@@ -101,6 +101,7 @@ def train(run: RunConfig, *, out: str | Path | None = None, resume: bool = True,
     """
     from ganzoo.engine import rng
     from ganzoo.engine.compile import choose_compile, compile_nets, recorded_compile
+    from ganzoo.engine.layout import choose_channels_last, recorded_channels_last
     from ganzoo.engine.signals import StopRequest
     from ganzoo.engine.speed import tune_host_allocator, use_fused_optimizers
     from ganzoo.engine.trainer import Trainer
@@ -121,13 +122,18 @@ def train(run: RunConfig, *, out: str | Path | None = None, resume: bool = True,
     try:
         # Everything that can be checked is checked before anything is created or changed.
         resume_from, clear = _on_main(dist, lambda: _lock_and_plan(rundir, lock, resume=resume, force=force))
-        recorded, recorded_comp = None, None
+        recorded, recorded_comp, recorded_layout = None, None, None
         if resume_from is not None:
             header = read_header(resume_from)
             if header["name"] != run.name:
                 raise ConfigError(f"{folder} holds a {header['name']!r} run, not {run.name!r}; choose another --out")
             recorded, recorded_comp = recorded_precision(header), recorded_compile(header)
+            recorded_layout = recorded_channels_last(header)
         host = host_settings(run, device, threads, recorded)
+        layout = choose_channels_last(run.train.channels_last, host["record"]["precision"], device.type,
+                                      recorded_layout)
+        run = run.replace_train(channels_last=layout.channels_last)  # config.yaml and checkpoints record it
+        host["record"].update(channels_last=layout.channels_last, channels_last_reason=layout.reason)
         if device.type == "cuda":
             torch.backends.cudnn.benchmark = True
         rng.seed_everything(run.train.seed)  # identical initial weights on every process
@@ -145,6 +151,7 @@ def train(run: RunConfig, *, out: str | Path | None = None, resume: bool = True,
         rng.seed_everything(run.train.seed, dist.rank)  # distinct training randomness per process
         trainer = Trainer(run, model, data, rundir, device=device, dist=dist, progress=progress)
         trainer.start_messages.append(f"Using {host['threads_line']}; {host['precision_line']}"
+                                      + ("; channels-last" if layout.channels_last else "")
                                       + ("; networks compiled" if compiling.enabled else ""))
         trainer.begin(resume_from)  # a resume that does not fit this run is refused here
         if resume_from is not None and trainer.finished:

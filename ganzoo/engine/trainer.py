@@ -566,6 +566,7 @@ class Trainer:
         else:  # a different process count: fresh, distinct streams per process
             rng.seed_everything(derive_seed(self.train_cfg.seed, self.step), self.dist.rank)
         self.model.to(self.device, channels_last=self.train_cfg.channels_last)
+        _match_state_layout(self.model.optimizers.values())
         self.model.adjust_for_resume()
 
     def _restore_augmentation(self, state: Mapping[str, Any]) -> None:
@@ -599,3 +600,19 @@ class Trainer:
                     f"the run in {Path(ck.path).parent.parent} was trained with {key}={saved_train[key]!r}, "
                     f"not {getattr(self.train_cfg, key)!r}; resume with the same value or use another --out"
                 )
+
+
+def _match_state_layout(optimizers: Any) -> None:
+    """Give each optimizer state tensor its parameter's memory layout (a checkpoint stores them contiguous).
+
+    A straight channels-last run keeps Adam's moments channels-last like their parameters; the fused and
+    for-each optimizer kernels then step them element by element in the same order. Restored contiguous
+    beside channels-last parameters, they would be stepped differently and the resume would not be exact.
+    """
+    for opt in optimizers:
+        for param, state in opt.state.items():
+            for key, value in state.items():
+                if (isinstance(value, torch.Tensor) and value.shape == param.shape
+                        and value.stride() != param.stride()):
+                    state[key] = torch.empty_like(param, dtype=value.dtype).copy_(value)
+

@@ -91,3 +91,11 @@ def test_augmentation_applies_to_the_conditional_gan_too(tmp_path: Path) -> None
     assert report.exact
     rows = [json.loads(line) for line in (tmp_path / "resumed/metrics.jsonl").read_text().splitlines()]
     assert all("augment_p" in r for r in rows if "loss_g" in r)
+
+
+def test_resume_is_bit_exact_in_bf16_channels_last(tmp_path: Path) -> None:
+    """bf16 autocast, channels-last by default under it (what `--precision auto` picks on a CPU with bf16 units;
+    emulated, so slower, elsewhere): trains, stays finite and resumes bit for bit."""
+    report = check_resume("cgan", tmp_path, steps=4, split=2, overrides=TINY,
+                          train_overrides={**QUIET, "precision": "bf16"})
+    assert report.exact

@@ -268,3 +268,11 @@ def test_cli_train_then_translate(tmp_path):
     assert result.returncode == 0, result.stderr
     assert sorted(p.name for p in translated.iterdir()) == ["d0.png", "d1.png", "d2.png"]
     assert Image.open(translated / "d0.png").size == (16, 16)
+
+
+def test_resume_is_exact_in_bf16_channels_last(tmp_path):
+    """bf16 autocast, channels-last by default under it (what `--precision auto` picks on a CPU with bf16 units;
+    emulated, so slower, elsewhere): trains, stays finite and resumes bit for bit."""
+    report = check_resume("cyclegan", tmp_path / "runs", steps=4, split=2, overrides=TINY,
+                          train_overrides={"diagnostics_every": 0, "precision": "bf16"})
+    assert report.exact

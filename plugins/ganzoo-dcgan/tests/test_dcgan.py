@@ -135,3 +135,12 @@ def test_cli_refuses_a_bad_augment_in_one_line(tmp_path: Path) -> None:
                   env={"GANZOO_HOME": str(tmp_path / "home")})
     assert got.returncode != 0 and "Traceback" not in got.stderr
     assert got.stderr.count("Error:") == 1 and "ADA pipeline 'bgcfnc'" in got.stderr
+
+
+def test_resume_is_bit_exact_in_bf16_channels_last(tmp_path: Path) -> None:
+    """bf16 autocast, channels-last by default under it (what `--precision auto` picks on a CPU with bf16 units;
+    emulated, so slower, elsewhere): trains, stays finite and resumes bit for bit."""
+    report = check_resume("dcgan", tmp_path, steps=4, split=2, overrides=TINY,
+                          train_overrides={**QUIET, "precision": "bf16"})
+    assert report.exact
+    assert "channels_last: true" in (tmp_path / "resumed" / "config.yaml").read_text()

@@ -244,3 +244,13 @@ def test_cli_train_then_translate_in_both_modes(tmp_path):
     assert "Traceback" not in refused.stderr and len(refused.stderr.strip().splitlines()) == 1
     with pytest.raises(ConfigError, match="has no translate mode 'test'; choose train or eval"):
         load(str(out)).translate_mode("test")
+
+
+def test_resume_is_exact_in_bf16_channels_last(tmp_path):
+    """bf16 autocast, channels-last by default under it (what `--precision auto` picks on a CPU with bf16 units;
+    emulated, so slower, elsewhere): trains, stays finite and resumes bit for bit."""
+    data = ab_folder(tmp_path / "data", size=70)
+    overrides = {**TINY64, "load_size": 70, "flip": True}
+    report = check_resume("pix2pix", tmp_path / "runs", steps=4, split=2, data=data, overrides=overrides,
+                          train_overrides={"batch_size": 2, "diagnostics_every": 0, "precision": "bf16"})
+    assert report.exact

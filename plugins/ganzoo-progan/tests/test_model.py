@@ -190,3 +190,11 @@ def test_augmentation_follows_the_growth_and_resumes_exactly(tmp_path: Path) -> 
     assert report.exact
     logged = metrics(tmp_path / "resumed")
     assert {r["resolution"] for r in logged} == {4.0, 8.0} and len({r["augment_p"] for r in logged}) >= 2
+
+
+def test_resume_in_a_fade_in_is_bit_exact_in_bf16_channels_last(tmp_path: Path) -> None:
+    """bf16 autocast, channels-last by default under it (what `--precision auto` picks on a CPU with bf16 units;
+    emulated, so slower, elsewhere): trains, stays finite and resumes bit for bit."""
+    report = check_resume("progan", tmp_path, steps=8, split=6, overrides=TINY,
+                          train_overrides={**QUIET, "precision": "bf16"})
+    assert report.exact

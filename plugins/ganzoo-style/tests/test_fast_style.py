@@ -173,3 +173,11 @@ def test_download_converts_and_stylize_uses_the_pretrained_style(tmp_path: Path)
     with torch.no_grad():
         expected = net(x).clamp(0, 255)[0].permute(1, 2, 0)
     assert (result - expected.round()).abs().max() <= 1.0
+
+
+def test_resume_is_bit_exact_in_bf16_channels_last(tmp_path):
+    """bf16 autocast, channels-last by default under it (what `--precision auto` picks on a CPU with bf16 units;
+    emulated, so slower, elsewhere): trains, stays finite and resumes bit for bit."""
+    report = check_resume("fast_style", tmp_path, steps=4, split=2, overrides=TINY,
+                          train_overrides={"batch_size": 2, "precision": "bf16"})
+    assert report.exact

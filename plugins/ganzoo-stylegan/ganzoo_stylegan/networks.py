@@ -100,12 +100,16 @@ class MappingNetwork(nn.Module):
 
     def forward(self, z: torch.Tensor | None, c: torch.Tensor | None, *, truncation_psi: float = 1.0,
                 truncation_cutoff: int | None = None, update_w_avg: bool = True) -> torch.Tensor:
-        x = normalize_2nd_moment(z.float()) if self.z_dim > 0 and z is not None else None
-        if self.c_dim > 0:
-            y = normalize_2nd_moment(self.embed(c.float()))
-            x = y if x is None else torch.cat([x, y], dim=1)
-        for i in range(self.num_layers):
-            x = getattr(self, f"fc{i}")(x)
+        # The mapping network computes in fp32 under mixed precision too (as the reference's does): w and its
+        # tracked average stay fp32, and the layers are a negligible share of a step.
+        device_type = (z if z is not None else c).device.type
+        with torch.autocast(device_type=device_type, enabled=False):
+            x = normalize_2nd_moment(z.float()) if self.z_dim > 0 and z is not None else None
+            if self.c_dim > 0:
+                y = normalize_2nd_moment(self.embed(c.float()))
+                x = y if x is None else torch.cat([x, y], dim=1)
+            for i in range(self.num_layers):
+                x = getattr(self, f"fc{i}")(x)
         if self.w_avg_beta is not None and self.training and update_w_avg:
             self.w_avg.copy_(x.detach().mean(dim=0).lerp(self.w_avg, self.w_avg_beta))
         if self.num_ws is not None:

@@ -82,3 +82,11 @@ def test_truncation_pulls_towards_the_average() -> None:
     mean_image = model.synthesize(z, labels, truncation_psi=0.0)
     assert torch.allclose(mean_image, mean_image[:1].expand_as(mean_image), atol=1e-6)  # psi 0: every image is w_avg's
     assert not torch.allclose(model.synthesize(z, labels, truncation_psi=0.5), full)
+
+
+def test_resume_is_bit_exact_in_bf16_channels_last(registry, tmp_path: Path) -> None:
+    """bf16 autocast, channels-last by default under it (what `--precision auto` picks on a CPU with bf16 units;
+    emulated, so slower, elsewhere): trains, stays finite and resumes bit for bit."""
+    report = check_resume("stylegan2", tmp_path, steps=4, split=2, overrides=TINY,
+                          train_overrides={"batch_size": 8, "precision": "bf16"})
+    assert report.exact
