@@ -20,15 +20,17 @@ import statistics
 import time
 from typing import Any
 
-#: name -> (precision, channels_last, compile)
-VARIANTS: dict[str, tuple[str, bool, bool]] = {
-    "fp32": ("fp32", False, False),
-    "fp32 channels-last": ("fp32", True, False),
-    "bf16": ("bf16", False, False),
-    "bf16 channels-last": ("bf16", True, False),
-    "auto": ("auto", False, False),
-    "fp32 compiled": ("fp32", False, True),
-    "auto compiled": ("auto", False, True),
+#: name -> (precision, channels_last, compile, product weight gradients); None: the training default
+#: (`auto`'s layout follows its precision, and the weight gradients follow this host's measured choice).
+VARIANTS: dict[str, tuple[str, bool | None, bool, bool | None]] = {
+    "fp32": ("fp32", False, False, False),
+    "fp32 channels-last": ("fp32", True, False, False),
+    "bf16": ("bf16", False, False, False),
+    "bf16 channels-last": ("bf16", True, False, False),
+    "bf16 channels-last, product weight grads": ("bf16", True, False, True),
+    "auto": ("auto", None, False, None),
+    "fp32 compiled": ("fp32", False, True, False),
+    "auto compiled": ("auto", None, True, None),
 }
 
 MODELS: dict[str, dict[str, Any]] = {
@@ -51,11 +53,11 @@ MODELS: dict[str, dict[str, Any]] = {
 }
 
 
-def _session(name: str, spec: dict[str, Any], variant: tuple[str, bool, bool]) -> Any:
+def _session(name: str, spec: dict[str, Any], variant: tuple[str, bool | None, bool, bool | None]) -> Any:
     from ganzoo.bench.session import EngineSession
 
-    precision, channels_last, compiled = variant
-    return EngineSession(name, overrides=spec["overrides"],
+    precision, channels_last, compiled, products = variant
+    return EngineSession(name, overrides=spec["overrides"], weight_grads=products,
                          train_overrides={"batch_size": spec["batch_size"], "precision": precision,
                                           "channels_last": channels_last, "compile": compiled})
 
@@ -76,7 +78,10 @@ def measure_model(name: str, spec: dict[str, Any], rounds: int, progress: Any) -
                 progress(f"precision {name} {key}: failed ({out['variants'][key]['error']})")
                 continue
             sessions[key] = session
-            out["variants"][key] = {"mode": session.trainer.precision.mode, "first_step": first[0].seconds,
+            out["variants"][key] = {"mode": session.trainer.precision.mode,
+                                    "channels_last": bool(session.run_config.train.channels_last),
+                                    "product_grads": session.weight_grads.startswith("matrix product"),
+                                    "first_step": first[0].seconds,
                                     "setup_seconds": setup, "times": [], "warm": warm[0].seconds}
             progress(f"precision {name} {key}: first step {first[0].seconds:.2f} s, then {warm[0].seconds:.2f} s "
                      f"(runs as {session.trainer.precision.mode})")
@@ -107,7 +112,7 @@ def measure_model(name: str, spec: dict[str, Any], rounds: int, progress: Any) -
 
 def _flops(name: str, spec: dict[str, Any]) -> int | None:
     """Model FLOPs of one fp32 training step (matrix products and convolutions)."""
-    session = _session(name, spec, ("fp32", False, False))
+    session = _session(name, spec, VARIANTS["fp32"])
     try:
         session.run(2, count_flops=True)
         return session.probe.flops.total if session.probe.flops else None
@@ -178,7 +183,9 @@ def markdown(results: dict[str, Any], machine: dict[str, Any], date: str) -> str
             gflops = f"{v['gflops']:.1f}" if "gflops" in v else "-"
             of_peak = f"{v['of_peak']:.0%}" if "of_peak" in v else "-"
             compiled = _time(v["compile_seconds"]) if VARIANTS[key][2] else "-"
-            lines.append(f"| {key} | {v['mode']} | {_time(v['step_seconds'])} | {v['images_per_s']:.2f} | "
+            runs_as = ", ".join([v["mode"]] + (["channels-last"] if v.get("channels_last") else [])
+                                + (["product weight grads"] if v.get("product_grads") else []))
+            lines.append(f"| {key} | {runs_as} | {_time(v['step_seconds'])} | {v['images_per_s']:.2f} | "
                          f"{v.get('vs_fp32', 0):.2f}x | {gflops} | {of_peak} | {compiled} |")
         lines.append("")
     lines += ["Compile time is the first step's excess over the median; `auto compiled` follows `fp32 compiled` "

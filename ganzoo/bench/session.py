@@ -57,13 +57,14 @@ class EngineSession:
         train_overrides: Mapping[str, Any] | None = None,
         set_items: Sequence[str] = (),
         planned_steps: int = 1000,
+        weight_grads: bool | None = None,
     ) -> None:
         from ganzoo.engine import rng
         from ganzoo.engine.compile import choose_compile, compile_nets
         from ganzoo.engine.layout import choose_channels_last
         from ganzoo.engine.precision import resolve_device
         from ganzoo.engine.run import build_model, load_data
-        from ganzoo.engine.speed import tune_host_allocator, use_fused_optimizers
+        from ganzoo.engine.speed import speed_up_bf16_convs, tune_host_allocator, use_fused_optimizers
         from ganzoo.engine.trainer import Trainer
         from ganzoo.threads import apply_threads
 
@@ -90,6 +91,7 @@ class EngineSession:
         run = run.replace_train(compile=compiling.enabled)
         if compiling.enabled:
             compile_nets(model.nets)
+        self.weight_grads = speed_up_bf16_convs(model, precision, self.device, compiling.enabled, weight_grads)
         use_fused_optimizers(model.optimizers, self.device)
         rng.seed_everything(run.train.seed)
         self.run_config: RunConfig = run

@@ -103,7 +103,7 @@ def train(run: RunConfig, *, out: str | Path | None = None, resume: bool = True,
     from ganzoo.engine.compile import choose_compile, compile_nets, recorded_compile
     from ganzoo.engine.layout import choose_channels_last, recorded_channels_last
     from ganzoo.engine.signals import StopRequest
-    from ganzoo.engine.speed import tune_host_allocator, use_fused_optimizers
+    from ganzoo.engine.speed import speed_up_bf16_convs, tune_host_allocator, use_fused_optimizers
     from ganzoo.engine.trainer import Trainer
     from ganzoo.threads import apply_threads
 
@@ -147,6 +147,7 @@ def train(run: RunConfig, *, out: str | Path | None = None, resume: bool = True,
         host["record"].update(compile=compiling.enabled, compile_reason=compiling.reason)
         if compiling.enabled:
             compile_nets(model.nets)
+        host["record"].update(weight_grads=speed_up_bf16_convs(model, host["record"]["precision"], device, compiling.enabled))
         use_fused_optimizers(model.optimizers, device)
         rng.seed_everything(run.train.seed, dist.rank)  # distinct training randomness per process
         trainer = Trainer(run, model, data, rundir, device=device, dist=dist, progress=progress)

@@ -11,6 +11,9 @@
   (CPU, CUDA, MPS, ...): one pass over each parameter instead of a handful of element-wise passes.
   A run resumed from a checkpoint keeps the implementation the checkpoint was trained with (the
   optimizer's saved settings are restored), so resume stays exact.
+- `speed_up_bf16_convs(model, precision, device, compiled)`: under bf16 on a CPU where it was measured
+  faster, small convolutions compute their weight gradients as one matrix product
+  (`ganzoo.engine.conv_grad`); the forward pass and the input gradients are unchanged.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Mapping
+from typing import Any
 
 import torch
 
@@ -87,3 +91,22 @@ def use_fused_optimizers(optimizers: Mapping[str, torch.optim.Optimizer], device
         opt._step_supports_amp_scaling = True
         switched.append(name)
     return switched
+
+
+def speed_up_bf16_convs(model: Any, precision: str, device: torch.device, compiled: bool,
+                        use: bool | None = None) -> str:
+    """Take the matrix-product weight gradient for small convolutions where it pays (see the module docstring;
+    `use` overrides the host's measured decision, for benchmarks); returns what was decided, for
+    config.yaml's `host:` section."""
+    if precision != "bf16" or device.type != "cpu":
+        return "oneDNN (not bf16 on a CPU)"
+    if compiled:
+        return "oneDNN (compiled networks)"
+    from ganzoo.engine.conv_grad import choose_weight_grad, use_matmul_weight_grads
+
+    use, why = choose_weight_grad() if use is None else (use, "as asked")
+    if not use:
+        return f"oneDNN ({why})"
+    count = use_matmul_weight_grads(model.nets.values())
+    return f"matrix product for small maps in {count} convolutions ({why})"
+
