@@ -10,7 +10,10 @@ on the other 599. Each batch is up-sampled from 8 x 8 to a random size (16, 24, 
 bilinear or bicubic), shifted by up to one source pixel and quantised to 8 bits before the
 classifier's own resizer, so it reads digits the way a generator draws them at its size.
 
-Deterministic: one CPU thread, fixed seeds, deterministic algorithms; rerunning gives the same tensors.
+Deterministic: one CPU thread, fixed seeds, deterministic algorithms; rerunning on the same kind of CPU
+gives the same tensors. Another CPU's vector units round differently and 80 epochs carry that into
+the bits; `--check` then accepts the network when it makes the same predictions on the check split
+and the same accuracies as recorded (to 1.5 points), and says so.
 """
 
 from __future__ import annotations
@@ -112,6 +115,39 @@ def write(state: dict[str, torch.Tensor], meta: dict[str, str], out: Path) -> No
         save_file(state, str(tmp), metadata=meta)
 
 
+#: Another CPU's rounding (e.g. AVX-512 against AVX2 kernels) changes the bits of 80 epochs of training;
+#: the retrained network must still agree with the shipped one on this share of the check split's
+#: predictions (32 px, bilinear) and match its recorded accuracy on every path to this much.
+MIN_AGREEMENT = 0.97
+ACCURACY_TOLERANCE = 0.015
+
+
+def _compare_to_rounding(shipped: dict[str, torch.Tensor], state: dict[str, torch.Tensor], meta: dict[str, str],
+                         out: Path) -> int:
+    """Not bit-identical: say whether the retrained network is the shipped one up to another CPU's rounding."""
+    from safetensors import safe_open
+
+    with safe_open(str(out), "pt") as f:
+        recorded = json.loads((f.metadata() or {}).get("check_accuracy_by_path", "{}"))
+    nets = []
+    for weights in (shipped, state):
+        net = DigitsMLP()
+        net.load_state_dict(weights)
+        nets.append(net.eval())
+    images, _ = digits()
+    xc = images[torch.from_numpy(split()[1])]
+    with torch.no_grad():
+        a, b = (net(prepare(render(xc, 32, "bilinear"))).argmax(1) for net in nets)
+    agreement = float((a == b).float().mean())
+    measured = json.loads(meta["check_accuracy_by_path"])
+    worst = max((abs(measured[k] - recorded[k]) for k in recorded), default=float("inf"))
+    ok = agreement >= MIN_AGREEMENT and worst <= ACCURACY_TOLERANCE
+    print(f"not bit-identical to {out}; predictions agree on {agreement:.1%} of the check split, accuracy by path "
+          f"differs by at most {worst:.4f} from the recorded figures: "
+          + ("equivalent (another CPU's rounding)" if ok else "DIFFERENT"))
+    return 0 if ok else 1
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=WEIGHTS_FILE, help="where to write the weights")
@@ -125,8 +161,10 @@ def main(argv: list[str] | None = None) -> int:
 
         shipped = load_file(str(args.out))
         same = shipped.keys() == state.keys() and all(torch.equal(shipped[k], state[k]) for k in state)
-        print("identical to", args.out if same else f"DIFFERENT from {args.out}")
-        return 0 if same else 1
+        if same:
+            print("identical to", args.out)
+            return 0
+        return _compare_to_rounding(shipped, state, meta, args.out)
     write(state, meta, args.out)
     print("wrote", args.out)
     return 0

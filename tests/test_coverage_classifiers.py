@@ -44,11 +44,14 @@ def test_coverage_figures_of_real_and_collapsed_digits() -> None:
 
 
 @pytest.mark.slow
-def test_the_training_script_rebuilds_the_shipped_weights_exactly() -> None:
+def test_the_training_script_rebuilds_the_shipped_weights() -> None:
+    """Bit for bit on a CPU like the one that built them; on another (other vector units round differently
+    over 80 epochs) the same network to rounding: the same predictions and accuracies."""
     done = subprocess.run([sys.executable, str(ROOT / "scripts" / "train_digits_mlp.py"), "--check"],
                           capture_output=True, text=True, timeout=1800, env={"OMP_NUM_THREADS": "1", "PATH": ""})
     assert done.returncode == 0, done.stdout + done.stderr
-    assert f"identical to {WEIGHTS_FILE}" in done.stdout
+    assert (f"identical to {WEIGHTS_FILE}" in done.stdout
+            or "equivalent (another CPU's rounding)" in done.stdout), done.stdout
 
 
 def test_a_run_is_checked_against_the_figures_its_card_records() -> None:
