@@ -102,16 +102,30 @@ def coverage_lines(name: str, coverage: Mapping[str, Any]) -> list[str]:
              f"(latent seed 0), classified by the test suite's judge (a CNN trained on the held-out half) and by "
              f"the second classifier (an MLP trained on another split; `ganzoo.testing.coverage`). The bar: rarest "
              f"digit at least {RAREST:.0%} and total-variation distance to uniform at most {TV:.2f}, by both. "
-             f"{cell(entry.get('note', ''))}".rstrip(), "",
-             "| seed | judge: rarest | judge: TV | second: rarest | second: TV | judge FD | one-thread CPU | bar |",
+             + (f"Measured on {entry['cpu']} (flags {entry['cpu_flags']}). " if entry.get("cpu") else "")
+             + f"{cell(entry.get('note', ''))}".rstrip(), ""]
+    lines += seed_table(entry["seeds"])
+    lines += ["", f"![{name}: share of each digit among the samples of the default demo, per seed and classifier]"
+                  f"(img/{name}-classes.png)"]
+    for other in entry.get("other_cpus", []):
+        lines += ["", f"### Mode coverage on another CPU: {other['cpu']}", "",
+                  f"The same commands on {other['cpu']} (flags {other['cpu_flags']}): its vector units round differently, "
+                  f"so a run there trains differently from the record above, like another seed; the slow tests "
+                  f"compare a run with the figures of its own CPU kind. "
+                  f"{cell(other.get('note', ''))}".rstrip(), ""]
+        lines += seed_table(other["seeds"])
+    return lines
+
+
+def seed_table(seeds: Mapping[str, Any]) -> list[str]:
+    """One row per measured seed: both classifiers' rarest share and TV, the judge's FD, CPU time, the bar."""
+    lines = ["| seed | judge: rarest | judge: TV | second: rarest | second: TV | judge FD | one-thread CPU | bar |",
              "| --- | --- | --- | --- | --- | --- | --- | --- |"]
-    for seed, run in entry["seeds"].items():
+    for seed, run in seeds.items():
         (jr, jt), (sr, st) = shares_figures(run["judge"]), shares_figures(run["second"])
         ok = jr >= RAREST and sr >= RAREST and jt <= TV and st <= TV
         lines.append(f"| {seed} | {jr:.1%} | {jt:.3f} | {sr:.1%} | {st:.3f} | {run['judge_fd']:.1f} | "
                      f"{run['cpu_s']:.0f} s | {'met' if ok else '**not met**'} |")
-    lines += ["", f"![{name}: share of each digit among the samples of the default demo, per seed and classifier]"
-                  f"(img/{name}-classes.png)"]
     return lines
 
 

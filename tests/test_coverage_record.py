@@ -77,7 +77,8 @@ def test_the_card_table_shows_every_recorded_seed_and_whether_it_meets_the_bar(n
 
 
 def test_seed_runs_are_background_runs_and_all_but_seed_0_are_marked_seeds() -> None:
-    params = seed_runs("progan", "--precision", "fp32", cpu_seconds=440)
+    assert seed_runs("progan", "--precision", "fp32") == seed_runs("progan")  # the record's arithmetic by default
+    params = seed_runs("progan", cpu_seconds=440)
     assert [p.values for p in params] == [(s,) for s in SEEDS] and [p.id for p in params] == ["seed0", "seed1", "seed2"]
     for param in params:
         marks = {mark.name: mark for mark in param.marks}
@@ -125,3 +126,38 @@ def test_the_project_config_leaves_seeds_out_unless_asked(pytester: pytest.Pytes
     assert collected() == {"test_run[seed0]", "test_quick"}
     assert collected("-m", "seeds") == {"test_run[seed1]", "test_run[seed2]"}
     assert collected("-m", "not slow") == {"test_quick"}
+
+
+def test_a_run_is_compared_with_the_figures_of_its_cpu_kind(tmp_path: Path, monkeypatch) -> None:
+    from ganzoo.testing import seeds
+    from ganzoo.testing.coverage import ClassShares, CoverageFigures
+
+    uniform, skewed = [0.1] * 10, [0.04, 0.16] + [0.1] * 8
+    record = tmp_path / "coverage.json"
+    record.write_text(json.dumps({"toy": {
+        "cpu_flags": "avx2 fma", "seeds": {"0": {"judge": uniform, "second": uniform}},
+        "other_cpus": [{"cpu": "X", "cpu_flags": "avx2 fma amx_bf16", "seeds": {"0": {"judge": skewed, "second": skewed}}}],
+    }}))
+    run = CoverageFigures(ClassShares(np.array(uniform)), ClassShares(np.array(uniform)))
+    monkeypatch.setattr(seeds, "this_cpu", lambda: "avx2 fma")
+    assert check_recorded_seed(record, "toy", 0, run) == []
+    monkeypatch.setattr(seeds, "this_cpu", lambda: "avx2 fma amx_bf16")
+    assert recorded_seeds(record, "toy", "avx2 fma amx_bf16")["0"]["judge"] == skewed
+    assert any("differ from the card's" in p for p in check_recorded_seed(record, "toy", 0, run))
+    assert "on this CPU kind (avx2 fma amx_bf16)" in check_recorded_seed(record, "toy", 1, run)[0]
+    monkeypatch.setattr(seeds, "this_cpu", lambda: "neon")
+    with pytest.warns(UserWarning, match="no toy figures measured on this CPU kind"):
+        assert check_recorded_seed(record, "toy", 0, run) == []
+
+
+@pytest.mark.parametrize("name", DEMOS)
+def test_figures_from_other_cpu_kinds_are_well_formed_and_on_the_card(name: str) -> None:
+    entry = json.loads(RECORD.read_text(encoding="utf-8"))[name]
+    assert entry["cpu_flags"] and entry["cpu"]
+    text = (CARDS / f"{name}.md").read_text(encoding="utf-8")
+    for other in entry.get("other_cpus", []):
+        assert other["cpu_flags"] != entry["cpu_flags"] and other["seeds"]
+        assert f"### Mode coverage on another CPU: {other['cpu']}" in text
+        for run in other["seeds"].values():
+            for who in ("judge", "second"):
+                assert sum(run[who]) == pytest.approx(1.0, abs=0.006)
