@@ -259,12 +259,13 @@ def _s(seconds: float) -> str:
 
 def markdown(results: dict[str, Any], machine: dict[str, Any], date: str) -> str:
     """The compile table for docs/benchmarks.md."""
+    from benchmarks.report import machine_phrase
+
     load = machine.get("load_average") or (0.0, 0.0, 0.0)
     done = sorted(r["finished"] for r in results["families"].values() if r.get("finished"))
     when = f"between {done[0]} and {done[-1]} (when each family's process finished)" if done else date
-    lines = [f"Measured {when} with `python benchmarks/run.py --section compile` on {machine['cpu']} "
-             f"({machine['cores']} cores; flags: {', '.join(machine.get('cpu_flags') or []) or 'none of note'}), "
-             f"torch {machine['torch']}, one thread per process; load average {load[0]:.2f} / {load[1]:.2f} / "
+    lines = [f"Measured {when} with `python benchmarks/run.py --section compile` on {machine_phrase(machine)}, "
+             f"one thread per process; load average {load[0]:.2f} / {load[1]:.2f} / "
              f"{load[2]:.2f} (1/5/15 min) when the table was made ({date})."]
     if results.get("quick"):
         lines += ["", "**Quick profile** (`--quick`: one round, a smoke check of the section, not the figures "

@@ -158,11 +158,12 @@ def _time(seconds: float) -> str:
 
 def markdown(results: dict[str, Any], machine: dict[str, Any], date: str) -> str:
     """The precision tables for docs/benchmarks.md."""
+    from benchmarks.report import machine_phrase
+
     auto = results["auto"]
     load = machine.get("load_average") or (0.0,)
-    lines = [f"Measured {date} with `python benchmarks/run.py --section precision` on {machine['cpu']} "
-             f"({machine['cores']} cores; flags: {', '.join(machine.get('cpu_flags') or []) or 'none of note'}), "
-             f"torch {machine['torch']}, {machine['threads']} threads."]
+    lines = [f"Measured {date} with `python benchmarks/run.py --section precision` on {machine_phrase(machine)}, "
+             f"{machine['threads']} threads."]
     if results.get("quick"):
         lines += ["", "**Quick profile** (`--quick`: tiny sizes and single rounds, a smoke check of the section, "
                       "not the figures the targets are about)."]

@@ -19,6 +19,12 @@ TARGETS = (
 DATA_TARGET = 0.05
 
 
+def machine_phrase(machine: dict[str, Any]) -> str:
+    """"CPU (N cores; flags: ...), torch X": the host every generated section names beside its figures."""
+    flags = ", ".join(machine.get("cpu_flags") or []) or "none of note"
+    return f"{machine['cpu']} ({machine['cores']} cores; flags: {flags}), torch {machine['torch']}"
+
+
 def describe_setting(setting: dict[str, Any]) -> str:
     text = f"{setting['model']} {setting['image_size']} px"
     if setting.get("generator"):

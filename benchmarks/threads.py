@@ -41,6 +41,7 @@ if setting == "ganzoo default":
 import torch
 wait = os.environ.get("OMP_WAIT_POLICY", "(unset)")  # as torch's OpenMP read it
 from ganzoo.bench.session import EngineSession
+
 train = {"precision": "fp32", "batch_size": 64}
 if setting != "ganzoo default":
     train["threads"] = torch.get_num_threads()  # torch's own choice (1 under OMP_NUM_THREADS=1)
@@ -137,15 +138,16 @@ def measure(*, rounds: int = 3, steps: int = 10, warmup: int = 2, progress: Any 
 
 def markdown(results: dict[str, Any], machine: dict[str, Any], date: str) -> str:
     """The threads table for docs/benchmarks.md."""
+    from benchmarks.report import machine_phrase
+
     loads = [c["load_before"] for c in results["conditions"].values()]
     others = [c.get("other_cpu_before") for c in results["conditions"].values()]
     if all(o is not None for o in others):
         busy = max(others) > 0.10  # more than a tenth of the CPUs used by other work just before a condition
     else:
         busy = max(loads) > 0.5
-    lines = [f"Measured {date} with `python benchmarks/run.py --section threads` on {machine['cpu']} "
-             f"({machine['cores']} cores; flags: {', '.join(machine.get('cpu_flags') or []) or 'none of note'}), "
-             f"torch {machine['torch']}: the default `ganzoo train dcgan` model and data, batch 64, fp32, "
+    lines = [f"Measured {date} with `python benchmarks/run.py --section threads` on {machine_phrase(machine)}: "
+             f"the default `ganzoo train dcgan` model and data, batch 64, fp32, "
              f"median of {results['rounds']} alternating rounds, {results['steps']} timed steps each."]
     if results.get("quick"):
         lines += ["", "**Quick profile** (`--quick`: one round of 2 steps per setting, a smoke check of the section, "
