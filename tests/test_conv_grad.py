@@ -100,3 +100,31 @@ def test_the_host_decision_is_measured_once_and_cached(tmp_path, monkeypatch):
         assert conv_grad.choose_weight_grad() == (False, "fixed by GANZOO_WEIGHT_GRAD")
     finally:
         conv_grad.choose_weight_grad.cache_clear()
+
+
+def test_a_resumed_run_keeps_the_weight_gradients_it_recorded(tmp_path, monkeypatch):
+    """A bf16 run records whether it took the product path; a resume on a host that measures otherwise keeps it
+    (the gradients, and so the resumed steps, stay the same)."""
+    import yaml
+
+    from ganzoo.engine.checkpoint import read_header
+    from ganzoo.testing.kit import smoke_train
+
+    monkeypatch.setenv("GANZOO_HOME", str(tmp_path / "home"))
+    out = tmp_path / "run"
+    tiny = {"g_width": 8, "d_width": 8, "image_size": 16}
+    train = {"precision": "bf16", "diagnostics_every": 0, "sample_every": 1000, "batch_size": 8}
+    conv_grad.choose_weight_grad.cache_clear()
+    monkeypatch.setenv("GANZOO_WEIGHT_GRAD", "matmul")
+    smoke_train("dcgan", out, steps=2, overrides=tiny, train_overrides=train)
+    last = out / "checkpoints" / "last.safetensors"
+    assert read_header(last)["state_structure"]["precision"]["product_weight_grads"] is True
+    conv_grad.choose_weight_grad.cache_clear()
+    monkeypatch.setenv("GANZOO_WEIGHT_GRAD", "onednn")  # e.g. resumed where the probe says otherwise
+    try:
+        smoke_train("dcgan", out, steps=4, overrides=tiny, train_overrides=train)
+    finally:
+        conv_grad.choose_weight_grad.cache_clear()
+    assert read_header(last)["state_structure"]["precision"]["product_weight_grads"] is True
+    host = yaml.safe_load((out / "config.yaml").read_text())["host"]
+    assert host["weight_grads"].startswith("matrix product") and "kept as this run recorded it" in host["weight_grads"]

@@ -91,7 +91,7 @@ class EngineSession:
         run = run.replace_train(compile=compiling.enabled)
         if compiling.enabled:
             compile_nets(model.nets)
-        self.weight_grads = speed_up_bf16_convs(model, precision, self.device, compiling.enabled, weight_grads)
+        _, self.weight_grads = speed_up_bf16_convs(model, precision, self.device, compiling.enabled, weight_grads)
         use_fused_optimizers(model.optimizers, self.device)
         rng.seed_everything(run.train.seed)
         self.run_config: RunConfig = run

@@ -44,6 +44,9 @@ class Precision:
     requested: str = ""
     #: Optimizers the loss scaler has stepped since its last update (each may step once per update).
     stepped: set[str] = field(default_factory=set)
+    #: Small convolutions take the matrix-product weight gradient (`ganzoo.engine.conv_grad`); recorded in
+    #: checkpoints so that a resume computes the same gradients.
+    product_weight_grads: bool = False
 
     @classmethod
     def create(cls, mode: str, device: torch.device, *, channels_last: bool = False) -> Precision:
@@ -90,7 +93,8 @@ class Precision:
             self.stepped.clear()
 
     def state_dict(self) -> dict[str, Any]:
-        return {"mode": self.mode, "scaler": self.scaler.state_dict() if self.scaler is not None else {}}
+        return {"mode": self.mode, "scaler": self.scaler.state_dict() if self.scaler is not None else {},
+                "product_weight_grads": self.product_weight_grads}
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         """Restore the loss scale; a run asked for `auto` keeps the mode its checkpoint recorded."""

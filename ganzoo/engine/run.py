@@ -122,13 +122,14 @@ def train(run: RunConfig, *, out: str | Path | None = None, resume: bool = True,
     try:
         # Everything that can be checked is checked before anything is created or changed.
         resume_from, clear = _on_main(dist, lambda: _lock_and_plan(rundir, lock, resume=resume, force=force))
-        recorded, recorded_comp, recorded_layout = None, None, None
+        recorded, recorded_comp, recorded_layout, recorded_grads = None, None, None, None
         if resume_from is not None:
             header = read_header(resume_from)
             if header["name"] != run.name:
                 raise ConfigError(f"{folder} holds a {header['name']!r} run, not {run.name!r}; choose another --out")
             recorded, recorded_comp = recorded_precision(header), recorded_compile(header)
             recorded_layout = recorded_channels_last(header)
+            recorded_grads = recorded_weight_grads(header)
         host = host_settings(run, device, threads, recorded)
         layout = choose_channels_last(run.train.channels_last, host["record"]["precision"], device.type,
                                       recorded_layout)
@@ -147,10 +148,17 @@ def train(run: RunConfig, *, out: str | Path | None = None, resume: bool = True,
         host["record"].update(compile=compiling.enabled, compile_reason=compiling.reason)
         if compiling.enabled:
             compile_nets(model.nets)
-        host["record"].update(weight_grads=speed_up_bf16_convs(model, host["record"]["precision"], device, compiling.enabled))
+        grads_why = "kept as this run recorded it"
+        if recorded_grads is None and dist.enabled:  # every process computes its gradients the same way
+            recorded_grads = dist.broadcast_object(_product_grads_wanted(host["record"]["precision"], device))
+            grads_why = "as process 0 measured"
+        product_grads, grads_line = speed_up_bf16_convs(model, host["record"]["precision"], device, compiling.enabled,
+                                                        recorded_grads, why=grads_why)
+        host["record"].update(weight_grads=grads_line)
         use_fused_optimizers(model.optimizers, device)
         rng.seed_everything(run.train.seed, dist.rank)  # distinct training randomness per process
         trainer = Trainer(run, model, data, rundir, device=device, dist=dist, progress=progress)
+        trainer.precision.product_weight_grads = product_grads
         trainer.start_messages.append(f"Using {host['threads_line']}; {host['precision_line']}"
                                       + ("; channels-last" if layout.channels_last else "")
                                       + ("; networks compiled" if compiling.enabled else ""))
@@ -246,6 +254,24 @@ def recorded_precision(header: dict[str, Any]) -> str | None:
     except (KeyError, TypeError):
         return None
     return mode if mode in ("fp32", "bf16", "fp16") else None
+
+
+def recorded_weight_grads(header: dict[str, Any]) -> bool | None:
+    """Whether a training checkpoint's run took the matrix-product weight gradients, if recorded."""
+    try:
+        value = header["state_structure"]["precision"]["product_weight_grads"]
+    except (KeyError, TypeError):
+        return None
+    return value if isinstance(value, bool) else None
+
+
+def _product_grads_wanted(precision: str, device: torch.device) -> bool | None:
+    """This host's measured choice of weight gradients where it applies (bf16 on a CPU), else None."""
+    if precision != "bf16" or device.type != "cpu":
+        return None
+    from ganzoo.engine.conv_grad import choose_weight_grad
+
+    return choose_weight_grad()[0]
 
 
 def host_settings(run: RunConfig, device: torch.device, threads: Any, recorded: str | None = None) -> dict[str, Any]:

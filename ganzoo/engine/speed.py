@@ -94,19 +94,20 @@ def use_fused_optimizers(optimizers: Mapping[str, torch.optim.Optimizer], device
 
 
 def speed_up_bf16_convs(model: Any, precision: str, device: torch.device, compiled: bool,
-                        use: bool | None = None) -> str:
-    """Take the matrix-product weight gradient for small convolutions where it pays (see the module docstring;
-    `use` overrides the host's measured decision, for benchmarks); returns what was decided, for
-    config.yaml's `host:` section."""
+                        use: bool | None = None, *, why: str = "as asked") -> tuple[bool, str]:
+    """Take the matrix-product weight gradient for small convolutions where it pays (see the module docstring).
+
+    `use` overrides the host's measured decision (a resumed run's recorded one, or a benchmark's), with
+    `why` as its reason. Returns whether the path is taken, and what was decided for config.yaml's `host:`."""
     if precision != "bf16" or device.type != "cpu":
-        return "oneDNN (not bf16 on a CPU)"
+        return False, "oneDNN (not bf16 on a CPU)"
     if compiled:
-        return "oneDNN (compiled networks)"
+        return False, "oneDNN (compiled networks)"
     from ganzoo.engine.conv_grad import choose_weight_grad, use_matmul_weight_grads
 
-    use, why = choose_weight_grad() if use is None else (use, "as asked")
+    if use is None:
+        use, why = choose_weight_grad()
     if not use:
-        return f"oneDNN ({why})"
+        return False, f"oneDNN ({why})"
     count = use_matmul_weight_grads(model.nets.values())
-    return f"matrix product for small maps in {count} convolutions ({why})"
-
+    return True, f"matrix product for small maps in {count} convolutions ({why})"
