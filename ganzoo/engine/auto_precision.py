@@ -2,8 +2,9 @@
 
 The choice is made by measuring the device, never by its vendor or name: a short probe times the
 forward and backward pass of a strided convolution (a GAN layer's shape) and a matrix product, in
-fp32 and under bf16 autocast, alternating, and takes bf16 when the geometric mean of the two speed-ups
-is at least `MIN_SPEEDUP`. A CPU without bf16 arithmetic emulates it tens of times slower, so the
+fp32 and under bf16 autocast (each in the layout training uses with it), alternating, on one thread
+by its CPU time on a CPU, and takes bf16 when the geometric mean of the two speed-ups is at least
+`MIN_SPEEDUP`. A CPU without bf16 arithmetic emulates it tens of times slower, so the
 probe stops as soon as one bf16 call is clearly slower. The result is cached in
 `GANZOO_HOME/cache/precision-probe.json` under a key made of the CPU model and flags (or the GPU name
 and capability) and the torch version, so the probe runs once per host and torch install.
@@ -31,7 +32,7 @@ from ganzoo.paths import ganzoo_home
 MIN_SPEEDUP = 1.3
 PROBE_ENV = "GANZOO_PRECISION_PROBE"
 CACHE_NAME = "precision-probe.json"
-_REPEATS = 3
+_REPEATS = 5
 
 
 @dataclass(frozen=True)
@@ -70,6 +71,12 @@ def _sync(device: torch.device) -> None:
 
 
 def _timed(fn: Any, device: torch.device) -> float:
+    """Seconds `fn` takes: this thread's CPU time on a CPU (the probe runs one thread there, so other work
+    on a busy machine does not enter the figure), wall time with synchronisation on a GPU."""
+    if device.type == "cpu":
+        start = time.thread_time()
+        fn()
+        return time.thread_time() - start
     _sync(device)
     start = time.perf_counter()
     fn()
@@ -77,46 +84,62 @@ def _timed(fn: Any, device: torch.device) -> float:
     return time.perf_counter() - start
 
 
-def _workloads(device: torch.device) -> dict[str, Any]:
+def _workloads(device: torch.device) -> dict[str, tuple[Any, Any]]:
+    """name -> (fp32 step, bf16 step): a strided convolution's forward and backward pass (a GAN layer's
+    shape) and a matrix product, each arithmetic in the memory layout training uses with it (fp32
+    contiguous, bf16 channels-last: `ganzoo.engine.layout`)."""
     gen = torch.Generator().manual_seed(0)
     big = device.type == "cuda"
-    batch, width, side = (64, 128, 32) if big else (8, 64, 16)
-    x = torch.randn(batch, width, side, side, generator=gen).to(device).requires_grad_(True)
+    batch, width, side = (64, 128, 32) if big else (16, 64, 16)
+    x = torch.randn(batch, width, side, side, generator=gen).to(device)
     conv = torch.nn.Conv2d(width, 2 * width, 4, 2, 1).to(device)
-    n = 2048 if big else 256
+    x_last = x.contiguous(memory_format=torch.channels_last).requires_grad_(True)
+    conv_last = torch.nn.Conv2d(width, 2 * width, 4, 2, 1).to(device).to(memory_format=torch.channels_last)
+    conv_last.load_state_dict(conv.state_dict())
+    x.requires_grad_(True)
+    n = 2048 if big else 512
     a = torch.randn(n, n, generator=gen).to(device)
     b = torch.randn(n, n, generator=gen).to(device)
 
-    def conv_step() -> None:
-        y = conv(x)
-        y.float().square().mean().backward()
+    def conv_step(net: torch.nn.Module, inputs: torch.Tensor) -> None:
+        net(inputs).float().square().mean().backward()
 
-    def matmul() -> None:
-        torch.mm(a, b)
+    def bf16(fn: Any) -> Any:
+        def run() -> None:
+            with torch.autocast(device.type, dtype=torch.bfloat16):
+                fn()
+        return run
 
-    return {"conv": conv_step, "matmul": matmul}
+    return {"conv": (lambda: conv_step(conv, x), bf16(lambda: conv_step(conv_last, x_last))),
+            "matmul": (lambda: torch.mm(a, b), bf16(lambda: torch.mm(a, b)))}
 
 
 def probe(device: torch.device) -> tuple[float, str]:
-    """bf16-autocast speed-up over fp32 on `device` (geometric mean over the workloads) and a summary."""
-    ratios = {}
-    for name, fn in _workloads(device).items():
-        def bf16(fn: Any = fn) -> None:
-            with torch.autocast(device.type, dtype=torch.bfloat16):
-                fn()
+    """bf16-autocast speed-up over fp32 on `device` (geometric mean over the workloads) and a summary.
 
-        fn()
-        bf16()  # warm-ups: kernel selection and code generation are not what the probe measures
-        fp32_first = _timed(fn, device)
-        bf16_first = _timed(bf16, device)
-        if bf16_first > 3 * fp32_first:  # clearly slower (emulated): no need to time it again
-            ratios[name] = fp32_first / bf16_first
-            continue
-        fp32_times, bf16_times = [], []
-        for _ in range(_REPEATS):
-            fp32_times.append(_timed(fn, device))
-            bf16_times.append(_timed(bf16, device))
-        ratios[name] = sorted(fp32_times)[_REPEATS // 2] / sorted(bf16_times)[_REPEATS // 2]
+    On a CPU the probe runs one thread and measures its CPU time: a ratio of arithmetic speeds, which
+    other processes on a busy machine would otherwise distort (a shared machine once made bf16 look
+    slower than fp32 on a CPU where training runs 2-3x faster in it)."""
+    threads = torch.get_num_threads()
+    if device.type == "cpu":
+        torch.set_num_threads(1)
+    try:
+        ratios = {}
+        for name, (fp32, bf16) in _workloads(device).items():
+            fp32()
+            bf16()  # warm-ups: kernel selection and code generation are not what the probe measures
+            fp32_first = _timed(fp32, device)
+            bf16_first = _timed(bf16, device)
+            if bf16_first > 3 * fp32_first:  # clearly slower (emulated): no need to time it again
+                ratios[name] = fp32_first / bf16_first
+                continue
+            fp32_times, bf16_times = [], []
+            for _ in range(_REPEATS):
+                fp32_times.append(_timed(fp32, device))
+                bf16_times.append(_timed(bf16, device))
+            ratios[name] = sorted(fp32_times)[_REPEATS // 2] / sorted(bf16_times)[_REPEATS // 2]
+    finally:
+        torch.set_num_threads(threads)
     speedup = math.exp(sum(math.log(r) for r in ratios.values()) / len(ratios))
     detail = ", ".join(f"{k} {v:.2f}x" for k, v in ratios.items())
     return speedup, detail

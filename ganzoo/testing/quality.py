@@ -259,11 +259,10 @@ NOMINAL_MATMUL_GFLOPS = 174.8
 
 @cache
 def bf16_native() -> bool:
-    """True when this host computes bf16 fast enough that `--precision auto` picks it (probed here, ~1 s)."""
-    from ganzoo.engine.auto_precision import MIN_SPEEDUP, probe
+    """True when `--precision auto` picks bf16 on this host's CPU (its cached probe, or the probe now)."""
+    from ganzoo.engine.auto_precision import choose_precision
 
-    speedup, _ = probe(torch.device("cpu"))
-    return speedup >= MIN_SPEEDUP
+    return choose_precision(torch.device("cpu")).mode == "bf16"
 
 
 #: Why the bf16 quality runs are skipped on hosts without native bf16 arithmetic.
