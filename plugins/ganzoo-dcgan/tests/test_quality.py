@@ -48,7 +48,7 @@ def test_default_run_beats_the_noise_baseline_and_covers_the_digits_its_card_rec
 @pytest.mark.slow
 @pytest.mark.timeout(3600)
 @pytest.mark.skipif(not bf16_native(), reason=NO_BF16_REASON)
-@pytest.mark.background_cli("train", "dcgan", "--precision", "bf16")
+@pytest.mark.background_cli("train", "dcgan", "--precision", "bf16", cpu_seconds=150)
 def test_default_run_beats_the_noise_baseline_without_missing_digits_in_bf16(background_cli: BackgroundRun) -> None:
     """The same default run and checks under bf16 autocast (what `--precision auto` picks on such a host)."""
     check_default_run(background_cli, "bf16")

@@ -68,7 +68,7 @@ def test_default_run_reaches_32px_with_recognisable_digits_covered_as_its_card_r
 @pytest.mark.slow
 @pytest.mark.timeout(3600)
 @pytest.mark.skipif(not bf16_native(), reason=NO_BF16_REASON)
-@pytest.mark.background_cli("train", "progan", "--precision", "bf16")
+@pytest.mark.background_cli("train", "progan", "--precision", "bf16", cpu_seconds=400)
 def test_default_run_reaches_32px_with_recognisable_digits_in_bf16(background_cli: BackgroundRun) -> None:
     """The same default run and checks under bf16 autocast (what `--precision auto` picks on such a host)."""
     check_default_run(background_cli, "bf16")
