@@ -42,7 +42,7 @@ def test_reference_dcgan_has_ganzoo_layers_and_takes_the_same_steps():
     from ganzoo.bench.session import EngineSession
 
     session = EngineSession("dcgan", overrides={"image_size": 32, "channels": 3, "g_width": 16, "d_width": 16},
-                            train_overrides={"batch_size": 8})
+                            train_overrides={"batch_size": 8, "precision": "fp32"})  # the reference's arithmetic
     try:
         G, D = session.model.nets["G"], session.model.nets["D"]
         ref = ReferenceDCGAN(image_size=32, channels=3, width=16)
@@ -74,7 +74,8 @@ def test_reference_cyclegan_takes_the_same_steps_with_its_pools():
 
     overrides = {"image_size": 32, "channels": 3, "generator": "resnet_6blocks", "ngf": 8, "ndf": 8,
                  "lambda_identity": 0.5, "load_size": None, "flip": False, "pool_size": 2}
-    session = EngineSession("cyclegan", overrides=overrides, train_overrides={"batch_size": 2})
+    session = EngineSession("cyclegan", overrides=overrides,
+                            train_overrides={"batch_size": 2, "precision": "fp32"})  # the reference's arithmetic
     try:
         ref = ReferenceCycleGAN(session.model.nets, pool_size=2)
         g_a_before = copy.deepcopy(session.model.nets["G_A"])
