@@ -110,4 +110,6 @@ def speed_up_bf16_convs(model: Any, precision: str, device: torch.device, compil
     if not use:
         return False, f"oneDNN ({why})"
     count = use_matmul_weight_grads(model.nets.values())
+    if not count:
+        return False, "oneDNN (no plain convolution to take the product path)"
     return True, f"matrix product for small maps in {count} convolutions ({why})"
