@@ -47,58 +47,38 @@ def _nhwc_padded(x: torch.Tensor, padding: int) -> torch.Tensor:
     return F.pad(x, (padding,) * 4).permute(0, 2, 3, 1).contiguous()
 
 
-class _ConvMatmulGrad(torch.autograd.Function):
-    """conv2d (no bias, square kernel and stride, symmetric zero padding) with a matrix-product weight gradient."""
+class _MatmulWeightGrad(torch.autograd.Function):
+    """conv2d, or conv_transpose2d with `transposed` (no bias, square kernel and stride, symmetric zero padding,
+    no output padding), whose weight gradient is one matrix product.
+
+    The product pairs the patches of the larger map (a convolution's input, a transposed convolution's
+    output gradient) with the rows of the smaller one, whose positions are the patches' centres."""
 
     @staticmethod
-    def forward(ctx: Any, x: torch.Tensor, weight: torch.Tensor, stride: int, padding: int) -> torch.Tensor:
+    def forward(ctx: Any, x: torch.Tensor, weight: torch.Tensor, stride: int, padding: int,
+                transposed: bool) -> torch.Tensor:
         ctx.save_for_backward(x, weight)
-        ctx.stride, ctx.padding = stride, padding
-        return F.conv2d(x, weight, None, stride, padding)
+        ctx.stride, ctx.padding, ctx.transposed = stride, padding, transposed
+        conv = F.conv_transpose2d if transposed else F.conv2d
+        return conv(x, weight, None, stride, padding)
 
     @staticmethod
     @once_differentiable
     def backward(ctx: Any, grad: torch.Tensor) -> tuple[Any, ...]:
         x, weight = ctx.saved_tensors
-        s, p = ctx.stride, ctx.padding
+        s, p, transposed = ctx.stride, ctx.padding, ctx.transposed
         grad_x = grad_w = None
         if ctx.needs_input_grad[0]:
-            grad_x = torch.ops.aten.convolution_backward(grad, x, weight, None, [s, s], [p, p], [1, 1], False, [0, 0],
-                                                         1, [True, False, False])[0]
+            grad_x = torch.ops.aten.convolution_backward(grad, x, weight, None, [s, s], [p, p], [1, 1], transposed,
+                                                         [0, 0], 1, [True, False, False])[0]
         if ctx.needs_input_grad[1]:
-            out_c, in_c, k, _ = weight.shape
-            n, _, rows, cols = grad.shape
-            patches = _patches(_nhwc_padded(x, p), rows, cols, k, s)
-            grad_rows = grad.permute(0, 2, 3, 1).reshape(n * rows * cols, out_c)
-            grad_w = (grad_rows.t() @ patches).view(out_c, k, k, in_c).permute(0, 3, 1, 2)
-        return grad_x, grad_w, None, None
-
-
-class _ConvTransposeMatmulGrad(torch.autograd.Function):
-    """conv_transpose2d (as above, no output padding) with a matrix-product weight gradient."""
-
-    @staticmethod
-    def forward(ctx: Any, x: torch.Tensor, weight: torch.Tensor, stride: int, padding: int) -> torch.Tensor:
-        ctx.save_for_backward(x, weight)
-        ctx.stride, ctx.padding = stride, padding
-        return F.conv_transpose2d(x, weight, None, stride, padding)
-
-    @staticmethod
-    @once_differentiable
-    def backward(ctx: Any, grad: torch.Tensor) -> tuple[Any, ...]:
-        x, weight = ctx.saved_tensors
-        s, p = ctx.stride, ctx.padding
-        grad_x = grad_w = None
-        if ctx.needs_input_grad[0]:
-            grad_x = torch.ops.aten.convolution_backward(grad, x, weight, None, [s, s], [p, p], [1, 1], True, [0, 0],
-                                                         1, [True, False, False])[0]
-        if ctx.needs_input_grad[1]:
-            in_c, out_c, k, _ = weight.shape
-            n, _, rows, cols = x.shape
-            patches = _patches(_nhwc_padded(grad, p), rows, cols, k, s)
-            x_rows = x.permute(0, 2, 3, 1).reshape(n * rows * cols, in_c)
-            grad_w = (x_rows.t() @ patches).view(in_c, k, k, out_c).permute(0, 3, 1, 2)
-        return grad_x, grad_w, None, None
+            large, small = (grad, x) if transposed else (x, grad)
+            n, small_c, rows, cols = small.shape
+            k = weight.shape[2]
+            patches = _patches(_nhwc_padded(large, p), rows, cols, k, s)
+            small_rows = small.permute(0, 2, 3, 1).reshape(n * rows * cols, small_c)
+            grad_w = (small_rows.t() @ patches).view(small_c, k, k, large.shape[1]).permute(0, 3, 1, 2)
+        return grad_x, grad_w, None, None, None
 
 
 def _bf16_training() -> bool:
@@ -139,7 +119,7 @@ class MatmulGradConv2d(nn.Conv2d):
             cols = (x.shape[3] + 2 * p - k) // s + 1
             if rows * cols <= SMALL_MAP:
                 with torch.autocast("cpu", enabled=False):
-                    y = _ConvMatmulGrad.apply(x.to(torch.bfloat16), self.weight.to(torch.bfloat16), s, p)
+                    y = _MatmulWeightGrad.apply(x.to(torch.bfloat16), self.weight.to(torch.bfloat16), s, p, False)
                     return _bias(y, self.bias)
         return super().forward(x)
 
@@ -153,7 +133,7 @@ class MatmulGradConvTranspose2d(nn.ConvTranspose2d):
                 and x.shape[2] * x.shape[3] <= SMALL_MAP and _bf16_training()):
             _, s, p = geometry
             with torch.autocast("cpu", enabled=False):
-                y = _ConvTransposeMatmulGrad.apply(x.to(torch.bfloat16), self.weight.to(torch.bfloat16), s, p)
+                y = _MatmulWeightGrad.apply(x.to(torch.bfloat16), self.weight.to(torch.bfloat16), s, p, True)
                 return _bias(y, self.bias)
         return super().forward(x, output_size)
 
