@@ -22,6 +22,8 @@ from typing import Any
 import torch
 from torch import nn
 
+from ganzoo.engine.header import recorded
+
 _fallback_said = False
 
 
@@ -47,11 +49,7 @@ def choose_compile(requested: bool | None, default: bool, recorded: bool | None 
 
 def recorded_compile(header: Mapping[str, Any]) -> bool | None:
     """The compile choice a training checkpoint's run recorded in its config, if any."""
-    try:
-        value = header["config"]["train"]["compile"]
-    except (KeyError, TypeError):
-        return None
-    return value if isinstance(value, bool) else None
+    return recorded(header, "config", "train", "compile")
 
 
 def _say_fallback(exc: BaseException) -> None:

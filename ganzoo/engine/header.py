@@ -289,3 +289,15 @@ def _kind(value: Any) -> str:
 def _short(value: Any, limit: int = 60) -> str:
     text = repr(value) if isinstance(value, (str, int, float, bool)) or value is None else f"<{_kind(value)}>"
     return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def recorded(header: Mapping[str, Any], *keys: str, allowed: tuple[Any, ...] | type = bool) -> Any | None:
+    """The value a checkpoint's header keeps under `keys` (e.g. "config", "train", "compile") if it is of
+    type `allowed` (or one of the `allowed` values); None where it is missing or of another kind."""
+    value: Any = header
+    for key in keys:
+        if not isinstance(value, Mapping) or key not in value:
+            return None
+        value = value[key]
+    ok = isinstance(value, allowed) if isinstance(allowed, type) else value in allowed
+    return value if ok else None

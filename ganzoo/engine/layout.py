@@ -14,6 +14,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from ganzoo.engine.header import recorded
+
 #: Precisions whose convolutions run channels-last by default.
 CHANNELS_LAST_PRECISIONS = ("bf16", "fp16")
 #: Devices where that default applies (MPS keeps the contiguous layout).
@@ -42,8 +44,4 @@ def choose_channels_last(requested: bool | None, precision: str, device_type: st
 
 def recorded_channels_last(header: Mapping[str, Any]) -> bool | None:
     """The layout a training checkpoint's run recorded in its config, if any."""
-    try:
-        value = header["config"]["train"]["channels_last"]
-    except (KeyError, TypeError):
-        return None
-    return value if isinstance(value, bool) else None
+    return recorded(header, "config", "train", "channels_last")

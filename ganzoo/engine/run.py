@@ -16,6 +16,7 @@ import torch
 from ganzoo.data.source import DataSource
 from ganzoo.engine.checkpoint import read_header
 from ganzoo.engine.distributed import DistInfo, init_distributed, shutdown
+from ganzoo.engine.header import recorded
 from ganzoo.engine.model import Model, data_options_for
 from ganzoo.engine.precision import resolve_device
 from ganzoo.engine.rundir import RunDir, default_run_folder
@@ -249,20 +250,12 @@ def _on_main(dist: DistInfo, work: Callable[[], Any]) -> Any:
 
 def recorded_precision(header: dict[str, Any]) -> str | None:
     """The precision mode a training checkpoint's run computed in (from its state's structure), if recorded."""
-    try:
-        mode = header["state_structure"]["precision"]["mode"]
-    except (KeyError, TypeError):
-        return None
-    return mode if mode in ("fp32", "bf16", "fp16") else None
+    return recorded(header, "state_structure", "precision", "mode", allowed=("fp32", "bf16", "fp16"))
 
 
 def recorded_weight_grads(header: dict[str, Any]) -> bool | None:
     """Whether a training checkpoint's run took the matrix-product weight gradients, if recorded."""
-    try:
-        value = header["state_structure"]["precision"]["product_weight_grads"]
-    except (KeyError, TypeError):
-        return None
-    return value if isinstance(value, bool) else None
+    return recorded(header, "state_structure", "precision", "product_weight_grads")
 
 
 def _product_grads_wanted(precision: str, device: torch.device) -> bool | None:
