@@ -98,7 +98,8 @@ def coverage_lines(name: str, coverage: Mapping[str, Any]) -> list[str]:
     if not entry:
         return []
     lines = ["", "### Mode coverage of the digits demo", "",
-             f"`{entry['command']} --seed S` with `--precision {entry['precision']}`, {entry['samples']} samples "
+             f"`{entry['command']} --seed S` in {entry['precision']} (what `--precision auto` picked there), "
+             f"{entry['samples']} samples "
              f"(latent seed 0), classified by the test suite's judge (a CNN trained on the held-out half) and by "
              f"the second classifier (an MLP trained on another split; `ganzoo.testing.coverage`). The bar: rarest "
              f"digit at least {RAREST:.0%} and total-variation distance to uniform at most {TV:.2f}, by both. "
@@ -108,10 +109,12 @@ def coverage_lines(name: str, coverage: Mapping[str, Any]) -> list[str]:
     lines += ["", f"![{name}: share of each digit among the samples of the default demo, per seed and classifier]"
                   f"(img/{name}-classes.png)"]
     for other in entry.get("other_cpus", []):
-        lines += ["", f"### Mode coverage on another CPU: {other['cpu']}", "",
-                  f"The same commands on {other['cpu']} (flags {other['cpu_flags']}): its vector units round differently, "
-                  f"so a run there trains differently from the record above, like another seed; the slow tests "
-                  f"compare a run with the figures of its own CPU kind. "
+        precision = other.get("precision", "fp32")
+        lines += ["", f"### Mode coverage on another CPU: {other['cpu']}, {precision}", "",
+                  f"The same commands on {other['cpu']} (flags {other['cpu_flags']}) in {precision}: other vector "
+                  f"units and another arithmetic round differently, so a run there trains differently from the "
+                  f"record above, like another seed; the slow tests compare a run with the figures of its own CPU "
+                  f"kind and arithmetic. "
                   f"{cell(other.get('note', ''))}".rstrip(), ""]
         lines += seed_table(other["seeds"])
     return lines

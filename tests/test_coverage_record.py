@@ -13,7 +13,7 @@ import pytest
 import tomllib
 
 from ganzoo.testing.coverage import MAX_TV, NUM_CLASSES, RAREST
-from ganzoo.testing.seeds import SEEDS, check_recorded_seed, recorded_seeds, seed_runs
+from ganzoo.testing.seeds import SEEDS, check_recorded_seed, recorded_seeds, run_precision, seed_runs
 
 pytest_plugins = ["pytester"]
 
@@ -77,15 +77,21 @@ def test_the_card_table_shows_every_recorded_seed_and_whether_it_meets_the_bar(n
 
 
 def test_seed_runs_are_background_runs_and_all_but_seed_0_are_marked_seeds() -> None:
-    assert seed_runs("progan", "--precision", "fp32") == seed_runs("progan")  # the record's arithmetic by default
     params = seed_runs("progan", cpu_seconds=440)
     assert [p.values for p in params] == [(s,) for s in SEEDS] and [p.id for p in params] == ["seed0", "seed1", "seed2"]
     for param in params:
         marks = {mark.name: mark for mark in param.marks}
         seed = param.values[0]
-        assert marks["background_cli"].args == ("train", "progan", "--precision", "fp32", "--seed", str(seed))
+        assert marks["background_cli"].args == ("train", "progan", "--seed", str(seed))  # the default run
         assert marks["background_cli"].kwargs == {"cpu_seconds": 440}  # the longest background runs start first
         assert ("seeds" in marks) == (seed != 0)
+    pinned = seed_runs("progan", "--precision", "fp32", seeds=[1])[0]
+    assert pinned.marks[0].args == ("train", "progan", "--precision", "fp32", "--seed", "1")
+
+
+def test_a_run_reports_the_arithmetic_auto_resolved_to(tmp_path: Path) -> None:
+    (tmp_path / "config.yaml").write_text("train:\n  precision: auto\nhost:\n  precision: bf16\n")
+    assert run_precision(tmp_path) == "bf16"
 
 
 def test_a_seed_the_record_lacks_is_a_problem(tmp_path: Path) -> None:
@@ -150,14 +156,40 @@ def test_a_run_is_compared_with_the_figures_of_its_cpu_kind(tmp_path: Path, monk
         assert check_recorded_seed(record, "toy", 0, run) == []
 
 
+def test_a_run_is_compared_with_the_figures_of_its_arithmetic(tmp_path: Path, monkeypatch) -> None:
+    from ganzoo.testing import seeds
+    from ganzoo.testing.coverage import ClassShares, CoverageFigures
+
+    uniform, skewed = [0.1] * 10, [0.04, 0.16] + [0.1] * 8
+    record = tmp_path / "coverage.json"
+    record.write_text(json.dumps({"toy": {
+        "cpu_flags": "avx2 fma", "precision": "fp32", "seeds": {},
+        "other_cpus": [
+            {"cpu": "X", "cpu_flags": "amx_bf16", "seeds": {"0": {"judge": uniform, "second": uniform}}},
+            {"cpu": "X", "cpu_flags": "amx_bf16", "precision": "bf16",
+             "seeds": {"0": {"judge": skewed, "second": skewed}}},
+        ],
+    }}))
+    run = CoverageFigures(ClassShares(np.array(uniform)), ClassShares(np.array(uniform)))
+    monkeypatch.setattr(seeds, "this_cpu", lambda: "amx_bf16")
+    assert check_recorded_seed(record, "toy", 0, run, "fp32") == []  # an entry without precision is fp32
+    assert recorded_seeds(record, "toy", "amx_bf16", "bf16")["0"]["judge"] == skewed
+    assert any("differ from the card's" in p for p in check_recorded_seed(record, "toy", 0, run, "bf16"))
+    assert "on this CPU kind (amx_bf16) in bf16" in check_recorded_seed(record, "toy", 1, run, "bf16")[0]
+    with pytest.warns(UserWarning, match="in fp16; not compared"):
+        assert check_recorded_seed(record, "toy", 0, run, "fp16") == []
+
+
 @pytest.mark.parametrize("name", DEMOS)
 def test_figures_from_other_cpu_kinds_are_well_formed_and_on_the_card(name: str) -> None:
     entry = json.loads(RECORD.read_text(encoding="utf-8"))[name]
     assert entry["cpu_flags"] and entry["cpu"]
     text = (CARDS / f"{name}.md").read_text(encoding="utf-8")
+    kinds = [(k["cpu_flags"], k.get("precision", "fp32")) for k in [entry, *entry.get("other_cpus", [])]]
+    assert len(set(kinds)) == len(kinds)  # one entry per CPU kind and arithmetic
     for other in entry.get("other_cpus", []):
-        assert other["cpu_flags"] != entry["cpu_flags"] and other["seeds"]
-        assert f"### Mode coverage on another CPU: {other['cpu']}" in text
+        assert other["seeds"] and other["precision"] in ("fp32", "bf16", "fp16")
+        assert f"### Mode coverage on another CPU: {other['cpu']}, {other['precision']}" in text
         for run in other["seeds"].values():
             for who in ("judge", "second"):
                 assert sum(run[who]) == pytest.approx(1.0, abs=0.006)
