@@ -138,8 +138,9 @@ def gradient_penalty(
 ) -> torch.Tensor:
     """WGAN-GP penalty E[(||grad critic(x_hat)||_2 - target)^2] on random interpolates (unweighted).
 
-    Computed in fp32; `critic` is called on interpolates that require grad, with a graph kept so the
-    penalty back-propagates into the critic's parameters.
+    Interpolates, their gradients and the norms are fp32; `critic` runs in the precision region it is
+    called in (`StepContext.full_precision` or `penalty_precision`), on interpolates that require grad,
+    with a graph kept so the penalty back-propagates into the critic's parameters.
     """
     real = real.detach().float()
     fake = fake.detach().float()

@@ -73,7 +73,24 @@ def test_a_gradient_penalty_under_the_product_path_is_refused_not_wrong():
         y = fast(x).float().sum()
     (grad,) = torch.autograd.grad(y, x, create_graph=True)
     with pytest.raises(RuntimeError):
-        grad.square().sum().backward()  # engines compute penalties in fp32 (ctx.full_precision), not here
+        grad.square().sum().backward()  # engines compute penalties under twice_differentiable, not here
+
+
+def test_a_penalty_region_takes_pytorchs_gradients_and_matches_the_plain_module():
+    from ganzoo.engine.conv_grad import twice_differentiable
+
+    plain = nn.Conv2d(16, 8, 4, 2, 1)
+    fast = copy.deepcopy(plain)
+    use_matmul_weight_grads([fast])
+    x = torch.randn(2, 16, 8, 8, requires_grad=True)
+    penalties = []
+    for net in (plain, fast):
+        with torch.autocast("cpu", dtype=torch.bfloat16), twice_differentiable():
+            y = net(x).float().sum()
+        (grad,) = torch.autograd.grad(y, x, create_graph=True)
+        grad.square().sum().backward()
+        penalties.append(net.weight.grad.clone())
+    assert torch.equal(penalties[0], penalties[1])
 
 
 def test_only_plain_geometries_are_swapped():

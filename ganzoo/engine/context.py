@@ -86,6 +86,10 @@ class StepContext:
         """A region computed in fp32 even under mixed precision (e.g. gradient penalties)."""
         return self.precision.full_precision()
 
+    def penalty_precision(self) -> contextlib.AbstractContextManager:
+        """A gradient penalty's region: bf16 autocast in bf16 runs, fp32 otherwise (`Precision.penalty_precision`)."""
+        return self.precision.penalty_precision()
+
     def backward(self, loss: torch.Tensor, *, retain_graph: bool = False) -> None:
         """Back-propagate `loss` (scaled when fp16 uses a loss scaler)."""
         scaler = self.precision.scaler

@@ -17,8 +17,10 @@ once (`choose_weight_grad`), cached beside the precision probe, never decided by
 
 from __future__ import annotations
 
+import contextlib
+import threading
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from functools import cache
 from typing import Any
 
@@ -81,9 +83,24 @@ class _MatmulWeightGrad(torch.autograd.Function):
         return grad_x, grad_w, None, None, None
 
 
+_twice = threading.local()
+
+
+@contextlib.contextmanager
+def twice_differentiable() -> Iterator[None]:
+    """A region whose convolutions keep PyTorch's own gradients, which can be differentiated again (a
+    gradient penalty's critic under bf16): the product path's backward cannot."""
+    before = getattr(_twice, "on", False)
+    _twice.on = True
+    try:
+        yield
+    finally:
+        _twice.on = before
+
+
 def _bf16_training() -> bool:
     return (torch.is_grad_enabled() and torch.is_autocast_enabled("cpu")
-            and torch.get_autocast_dtype("cpu") == torch.bfloat16)
+            and torch.get_autocast_dtype("cpu") == torch.bfloat16 and not getattr(_twice, "on", False))
 
 
 def _square(value: Any) -> int | None:

@@ -77,6 +77,20 @@ class Precision:
             return contextlib.nullcontext()
         return torch.autocast(device_type=self.device.type, enabled=False)
 
+    def penalty_precision(self) -> contextlib.AbstractContextManager:
+        """The region of a gradient penalty: bf16 autocast in bf16 runs (bf16 keeps fp32's range, and the
+        penalty's gradients are taken with respect to fp32 inputs, as PyTorch's AMP recipe computes them),
+        with convolutions that can be differentiated twice; fp16, whose unscaled inner gradients can
+        underflow, computes in fp32."""
+        if self.mode != "bf16":
+            return self.full_precision()
+        from ganzoo.engine.conv_grad import twice_differentiable
+
+        stack = contextlib.ExitStack()
+        stack.enter_context(self.autocast())
+        stack.enter_context(twice_differentiable())
+        return stack
+
     def step(self, name: str, optimizer: Any) -> None:
         """Step `optimizer` through the loss scaler; a second step of the same optimizer within one training
         step (e.g. `--d-steps 2`) first updates the scale, as the scaler allows one step per update."""

@@ -39,7 +39,7 @@ class WGANGP(WassersteinGAN):
         self, ctx: StepContext, real: torch.Tensor, fake: torch.Tensor, labels: torch.Tensor | None,
         real_scores: torch.Tensor, fake_labels: torch.Tensor | None,
     ) -> tuple[torch.Tensor | None, dict[str, torch.Tensor]]:
-        with ctx.full_precision():
+        with ctx.penalty_precision():  # bf16 in bf16 runs
             penalty = gradient_penalty(self.nets["D"], real, fake)
         return self.config.gp_weight * penalty, {"gp": penalty.detach()}
 
