@@ -201,3 +201,35 @@ def test_tests_of_the_same_name_in_different_plugins_get_different_folders(tmp_p
     runs.add(f"plugins/ganzoo-wgan/{name}", QUICK)
     folders = [job.folder for job in runs.jobs.values()]
     assert len(set(folders)) == 2 and all(f.parent == tmp_path for f in folders)
+
+
+def test_the_runs_start_with_the_sessions_first_test_slow_or_not(tmp_path: Path, monkeypatch) -> None:
+    """The background core works from the start: a quick test first starts the runs, and torch in the test
+    process keeps to one thread until they are done."""
+    import time
+
+    import torch
+
+    from ganzoo.testing import fixtures, quality
+
+    monkeypatch.setattr(quality, "machine_slowdown", lambda: 1.25)
+    config = _FakeConfig(_FakeCache())
+    quick = _FakeItem("t.py::quick")
+    waiting = _FakeItem("t.py::run", pytest.mark.slow, pytest.mark.background_cli(*QUICK, cpu_seconds=5))
+    items = [waiting, quick]
+    fixtures.pytest_collection_modifyitems(config, items)
+    assert [i.nodeid for i in items] == ["t.py::quick", "t.py::run"]  # the waiting test goes last
+    threads = torch.get_num_threads()
+    quick.config = config
+    try:
+        fixtures.pytest_runtest_setup(quick)
+        runs = config.stash[fixtures._RUNS]
+        assert runs.started and runs.slowdown == 1.25 and torch.get_num_threads() == 1
+        deadline = time.monotonic() + 300
+        while not runs.finished and time.monotonic() < deadline:
+            time.sleep(0.1)
+        fixtures.pytest_runtest_setup(quick)  # the next test: the background core is free again
+        assert torch.get_num_threads() == threads
+    finally:
+        torch.set_num_threads(threads)
+        fixtures.pytest_unconfigure(config)

@@ -2,10 +2,10 @@
 
 A test marked `@pytest.mark.background_cli("train", "dcgan")` asks for the `background_cli` fixture
 and gets the finished run: its `TimedRun` (wall and one-thread CPU time of that process alone) and
-its run folder. When the first test marked `slow` starts, every such run collected in the session is
+its run folder. When the session's first test starts, every such run collected in the session is
 started, one at a time, in a helper thread (one torch thread each), the longest first (by the CPU
 seconds the run took last time, else the marker's `cpu_seconds` estimate), so that no long run starts
-last while the other core has nothing left to do; meanwhile the slow tests in the
+last while the other core has nothing left to do; meanwhile the tests in the
 pytest process use the other core (the `background_cli` fixture's plugin sets torch to one thread).
 A test whose run has not started yet when it needs it runs it at once; a test waiting for a run still
 going meanwhile runs the queued ones itself, so both cores work to the end. The CPU time of each run is

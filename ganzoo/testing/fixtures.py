@@ -11,7 +11,7 @@ Fixtures:
   of user + system time of that process alone, with one torch thread), `.run` (the run folder),
   `.home` (its GANZOO_HOME), `.slowdown` and `.budget(seconds)` (a CPU budget set on the nominal
   machine, scaled to this one), `.timings(budget)` (one line for a report). The run starts in the
-  background when the session's first `slow` test starts (see `ganzoo.testing.background`); such
+  background when the session's first test starts (see `ganzoo.testing.background`); such
   tests run last, and while background runs go on, torch in the test process uses one thread.
 
 Markers (registered here, so a plugin's own `pytest --strict-markers` run knows them):
@@ -72,7 +72,7 @@ MARKERS = {
     "slow": "slow: takes more than about 10 s (a default-budget training, a quality or timing measurement); "
             "deselect with -m 'not slow'",
     "background_cli": "background_cli(*args, cpu_seconds=S): a long `ganzoo ARGS --out RUN` run started ahead in "
-                      "the background when the first slow test starts (longest first; S estimates its one-thread "
+                      "the background when the session's first test starts (longest first; S estimates its one-thread "
                       "CPU seconds); the test gets it from the `background_cli` fixture",
     "seeds": "seeds: a default demo's live run with a seed other than 0 (`ganzoo.testing.seeds`); mark it `slow` "
              "too; ganzoo's own configuration deselects it unless -m seeds",
@@ -116,9 +116,10 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
     runs = item.config.stash.get(_RUNS, None)
     if runs is None:
         return
-    if item.get_closest_marker("slow") and not runs.started:
-        # From here on only slow tests run: the background runs take one core (one thread each), the
-        # tests in this process the other. Two threads here would fight the background run for a core.
+    if not runs.started:
+        # From the session's first test on, the background runs take one core (one thread each) and the
+        # tests in this process the other (most of them are one process running one thread anyway; a
+        # second thread here would fight the background run for a core).
         import torch
 
         from ganzoo.testing.quality import machine_slowdown

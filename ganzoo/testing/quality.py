@@ -257,19 +257,6 @@ NOMINAL_MATMUL_GFLOPS = 174.8
 (docs/benchmarks.md, 2026-11-24)."""
 
 
-@cache
-def bf16_native() -> bool:
-    """True when `--precision auto` picks bf16 on this host's CPU (its cached probe, or the probe now)."""
-    from ganzoo.engine.auto_precision import choose_precision
-
-    return choose_precision(torch.device("cpu")).mode == "bf16"
-
-
-#: Why the bf16 quality runs are skipped on hosts without native bf16 arithmetic.
-NO_BF16_REASON = ("this CPU has no native bf16 arithmetic (the --precision auto probe measures bf16 slower than "
-                  "fp32), so auto trains in fp32 here and the fp32 quality test covers it")
-
-
 def machine_slowdown() -> float:
     """How many times slower than nominal this machine computes right now (at least 1).
 
