@@ -13,9 +13,9 @@
 Issue 21 measures every digits demo with seeds 0, 1 and 2, and the model cards record each seed's class
 shares (docs/models/coverage.json). The whole test suite runs seed 0 of each demo live: its default
 run, which the quality checks need anyway, in the arithmetic `--precision auto` picks on the host (bf16
-where the host has bf16 units). The record holds figures per CPU kind and arithmetic. Seeds 1 and 2 carry the `seeds` marker too: the project's
-pytest configuration deselects them by default (`-m "not seeds"`), and `pytest -m seeds` (the nox
-session `seeds`) runs them alone.
+where the host has bf16 units); the record holds figures per CPU kind and arithmetic. Seeds 1 and 2
+carry the `seeds` marker too: the project's pytest configuration deselects them by default
+(`-m "not seeds"`), and `pytest -m seeds` (the nox session `seeds`) runs them alone.
 """
 
 from __future__ import annotations
