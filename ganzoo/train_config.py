@@ -36,7 +36,7 @@ class TrainConfig:
     keep: int = option(3, "Periodic checkpoints (step-N.safetensors) to keep besides last; 0 keeps none.", min=0)
     sample_every: int = option(250, "Write samples/step-N.png every N steps.", min=1)
     log_every: int = option(50, "Append to metrics.jsonl (and print when not a terminal) every N steps.", min=1)
-    ema_decay: float | None = option(None, "Generator EMA decay (e.g. 0.999); none: the model's default.", min=0, max=1)
+    ema_decay: float | None = option(None, "Generator EMA decay (e.g. 0.999); none: the model's default.", min=0, below=1)
     num_workers: int | None = option(None, "Data loader worker processes; none: chosen from the data set (at most "
                                            f"{WORKERS_PER_CPU} per CPU; {MAX_WORKERS_ENV} lifts it).", min=0)
     threads: int | None = option(None, "CPU threads for torch; none: GANZOO_THREADS, else OMP_NUM_THREADS, else the "

@@ -215,6 +215,14 @@ def test_a_balance_threshold_must_be_finite(value, tmp_path, toy_registry, capsy
     assert f"--balance skip-d needs a finite threshold, not {value.split(':')[1]}" in line
 
 
+@pytest.mark.parametrize("value", ["1", "1.5"])
+def test_an_ema_decay_of_one_or_more_is_refused_in_one_line(value, tmp_path, toy_registry, capsys):
+    """An average that never moves is not an EMA (found by the deep option fuzzing: `--ema-decay 1`)."""
+    line = one_error(*ganzoo(capsys, "train", "toy", "--ema-decay", value, "--steps", 1, "--out", tmp_path / "run")[::2])
+    assert f"ema_decay: {float(value)} must be below 1" in line
+    assert not (tmp_path / "run").exists()
+
+
 @dataclasses.dataclass
 class WithBetas:
     betas: tuple[float, ...] = betas_option((0.5, 0.999), "Adam betas.")
