@@ -144,6 +144,36 @@ def test_bench_cli_errors_are_one_line(toy_env):
 
 
 @pytest.mark.slow
+def test_flop_count_of_a_step_with_a_gradient_penalty():
+    """A penalty differentiates the critic with respect to a leaf tensor (`torch.autograd.grad`), which the
+    counter must allow; its double backward is counted like any other convolution."""
+    from ganzoo.bench.flops import count_flops
+    from ganzoo.losses import r1_penalty
+
+    conv = torch.nn.Conv2d(1, 4, 3)
+
+    def penalty() -> torch.Tensor:
+        x = torch.randn(2, 1, 8, 8, requires_grad=True)
+        value = r1_penalty(conv(x).sum(dim=(1, 2, 3)), x)
+        value.backward()
+        return value
+
+    value, plain = count_flops(lambda: conv(torch.randn(2, 1, 8, 8)))
+    value, count = count_flops(penalty)
+    assert value > 0 and conv.weight.grad is not None
+    assert plain.total == 2 * 2 * 4 * 9 * 36  # 2 FLOPs per product: batch 2, 4 maps, 3 x 3 kernel, 6 x 6 outputs
+    # Forward, the input gradient, its own backward and the weight gradient: at least three times the forward.
+    assert count.total >= 3 * plain.total and count.by_op["convolution_backward"] > 0
+
+
+def test_bench_cli_runs_the_penalty_families():
+    for name in ("wgan_gp", "stylegan2"):
+        got = run_cli("bench", name, "--steps", "1", "--warmup", "1", "--batch-size", "4", "--no-peak", "--json",
+                      timeout=900)
+        assert got.returncode == 0, got.stderr[-2000:]
+        assert _bench_json(got)["flops_per_step"] > 0
+
+
 def test_bench_dcgan_at_tiny_size_counts_flops_that_scale_with_the_batch():
     common = ("bench", "dcgan", "--steps", "2", "--warmup", "1", "--image-size", "16", "--set", "g_width=8",
               "--set", "d_width=8", "--peak-size", "128", "--json")
