@@ -144,7 +144,8 @@ def dcgan_pair(*, image_size: int, batch_size: int, width: int = 64, precision: 
     """ganzoo's dcgan (3 channels) on `data`, and pytorch/examples' update on the same images."""
     from benchmarks.reference_dcgan import ReferenceDCGAN, copy_weights
 
-    overrides = {"image_size": image_size, "channels": 3, "g_width": width, "d_width": width}
+    # The paper's update on both sides: no R1 (the digits demo's default adds it; pytorch/examples has none).
+    overrides = {"image_size": image_size, "channels": 3, "g_width": width, "d_width": width, "r1_gamma": 0.0}
     session = EngineSession("dcgan", overrides=overrides,
                             train_overrides={"batch_size": batch_size, "precision": precision, "data": data})
     ref = ReferenceDCGAN(image_size=image_size, channels=3, width=width, precision=precision)

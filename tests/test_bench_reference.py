@@ -41,7 +41,8 @@ def test_reference_dcgan_has_ganzoo_layers_and_takes_the_same_steps():
     from benchmarks.reference_dcgan import ReferenceDCGAN, copy_weights
     from ganzoo.bench.session import EngineSession
 
-    session = EngineSession("dcgan", overrides={"image_size": 32, "channels": 3, "g_width": 16, "d_width": 16},
+    session = EngineSession("dcgan", overrides={"image_size": 32, "channels": 3, "g_width": 16, "d_width": 16,
+                                                "r1_gamma": 0.0},  # the paper's update, as the reference's
                             train_overrides={"batch_size": 8, "precision": "fp32"})  # the reference's arithmetic
     try:
         G, D = session.model.nets["G"], session.model.nets["D"]

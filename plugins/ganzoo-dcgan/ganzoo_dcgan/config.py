@@ -28,3 +28,8 @@ class DCGANConfig:
     mbstd_group: int = option(
         1, "Minibatch standard-deviation group size: the discriminator sees how varied groups of this many "
         "images are (Karras et al. 2018; the largest size up to it that divides the batch); 1: off (paper).", min=1)
+    r1_gamma: float = option(
+        0.0, "R1 penalty weight gamma: the discriminator's loss gains gamma/2 E||grad D(x)||^2 on real images "
+        "(Mescheder et al. 2018); 0: off (paper; the digits demo uses 1).", min=0)
+    r1_interval: int = option(
+        4, "Apply the R1 penalty every N steps, weighted by N (lazy regularisation, Karras et al. 2020).", min=1)

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import torch
 
-from ganzoo.engine import GANModel
-from ganzoo.losses import get_loss
+from ganzoo.engine import GANModel, StepContext
+from ganzoo.losses import get_loss, r1_penalty
 from ganzoo.nn import DCGANDiscriminator, DCGANGenerator
 from ganzoo_dcgan.config import DCGANConfig
 
@@ -14,6 +14,20 @@ class DCGAN(GANModel):
     """Radford et al. (2015): unconditional generator and discriminator, one D update per G update."""
 
     default_ema_decay = None  # the paper averages nothing
+
+    def discriminator_penalty(
+        self, ctx: StepContext, real: torch.Tensor, fake: torch.Tensor, labels: torch.Tensor | None,
+        real_scores: torch.Tensor, fake_labels: torch.Tensor | None,
+    ) -> tuple[torch.Tensor | None, dict[str, torch.Tensor]]:
+        """Lazy R1 on the real batch (`r1_gamma` > 0): every `r1_interval` steps, weighted by the interval."""
+        gamma, interval = self.config.r1_gamma, self.config.r1_interval
+        if gamma <= 0 or ctx.step % interval:
+            return None, {}
+        images = real.detach().float().requires_grad_(True)
+        with ctx.penalty_precision():
+            scores = self.run_discriminator(images, labels)
+        r1 = r1_penalty(scores, images)
+        return (gamma / 2 * interval) * r1, {"r1": r1.detach()}
 
 
 def build(config: DCGANConfig, *, training: bool = True) -> DCGAN:

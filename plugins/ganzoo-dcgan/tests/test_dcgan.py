@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 import torch
@@ -30,7 +32,7 @@ def test_defaults_are_the_papers() -> None:
     cfg = DCGANConfig(channels=3, image_size=64)
     assert (cfg.latent_dim, cfg.lr_g, cfg.lr_d, cfg.betas_g, cfg.betas_d, cfg.init_std, cfg.loss) == \
         (100, 2e-4, 2e-4, (0.5, 0.999), (0.5, 0.999), 0.02, "bce")
-    assert (cfg.g_width, cfg.d_width, cfg.mbstd_group) == (64, 64, 1)
+    assert (cfg.g_width, cfg.d_width, cfg.mbstd_group, cfg.r1_gamma) == (64, 64, 1, 0.0)
     model = build(cfg)
     assert not any(isinstance(m, MinibatchStdDev) for m in model.nets["D"].modules())
     for name in ("G", "D"):
@@ -78,6 +80,34 @@ def test_minibatch_stddev_option_reaches_the_discriminator_and_resumes_bit_exact
     assert saved["net/D/body.3.weight"].shape == (16, 8 + 1, 4, 4)  # the 8 x 8 map plus the spread channel
 
 
+def test_r1_penalty_is_lazy_weighted_by_its_interval_and_is_the_squared_input_gradient() -> None:
+    from ganzoo_dcgan.config import DCGANConfig
+    from ganzoo_dcgan.model import build
+
+    model = build(DCGANConfig(image_size=16, channels=1, g_width=4, d_width=4, r1_gamma=2.0, r1_interval=3))
+    D = model.nets["D"]
+    real = torch.randn(4, 1, 16, 16, generator=torch.Generator().manual_seed(0))
+    ctx = SimpleNamespace(step=0, penalty_precision=contextlib.nullcontext)
+    applied = []
+    for step in range(7):
+        ctx.step = step
+        penalty, logs = model.discriminator_penalty(ctx, real, real, None, None, None)
+        if penalty is None:
+            assert logs == {}
+            continue
+        applied.append(step)
+        x = real.clone().requires_grad_(True)
+        (grad,) = torch.autograd.grad(D(x).sum(), x)
+        expected = grad.pow(2).sum(dim=(1, 2, 3)).mean()
+        torch.testing.assert_close(logs["r1"], expected)
+        torch.testing.assert_close(penalty, 2.0 / 2 * 3 * expected)  # gamma / 2, times the interval
+        assert penalty.requires_grad  # it trains the discriminator
+        assert torch.autograd.grad(penalty, next(iter(D.parameters())))[0].abs().sum() > 0
+    assert applied == [0, 3, 6]
+    off = build(DCGANConfig(image_size=16, channels=1, g_width=4, d_width=4))
+    assert off.discriminator_penalty(SimpleNamespace(step=0), real, real, None, None, None) == (None, {})
+
+
 def test_bad_image_size_is_one_line(tmp_path: Path) -> None:
     got = run_cli("train", "dcgan", "--image-size", "48", "--steps", "1", "--out", str(tmp_path / "run"),
                   env={"GANZOO_HOME": str(tmp_path / "home")})
@@ -85,9 +115,13 @@ def test_bad_image_size_is_one_line(tmp_path: Path) -> None:
     assert "48" in got.stderr and "16" in got.stderr
 
 
-def test_resume_is_bit_exact(tmp_path: Path) -> None:
+def test_resume_is_bit_exact_across_the_digits_demos_r1_steps(tmp_path: Path) -> None:
     report = check_resume("dcgan", tmp_path, steps=6, split=3, overrides=TINY, train_overrides=QUIET)
     assert report.exact and report.compared > 20
+    assert "r1_gamma: 1.0" in (tmp_path / "resumed" / "config.yaml").read_text()  # the digits demo's value
+    rows = [json.loads(line) for line in (tmp_path / "straight" / "metrics.jsonl").read_text().splitlines()]
+    logged = [r["step"] for r in rows if "r1" in r]
+    assert logged == [1, 5] and all(r["r1"] > 0 for r in rows if "r1" in r)  # steps 0 and 4 (rows count done steps)
 
 
 def test_cli_train_writes_the_run_folder_and_samples(tmp_path: Path) -> None:
