@@ -5,6 +5,7 @@ from __future__ import annotations
 import torch
 
 from ganzoo.engine import GANModel, StepContext
+from ganzoo.engine.compile import eager_graphs
 from ganzoo.losses import get_loss, r1_penalty
 from ganzoo.nn import DCGANDiscriminator, DCGANGenerator
 from ganzoo_dcgan.config import DCGANConfig
@@ -24,7 +25,7 @@ class DCGAN(GANModel):
         if gamma <= 0 or ctx.step % interval:
             return None, {}
         images = real.detach().float().requires_grad_(True)
-        with ctx.penalty_precision():
+        with ctx.penalty_precision(), eager_graphs():  # double backward: not through compiled graphs
             scores = self.run_discriminator(images, labels)
         r1 = r1_penalty(scores, images)
         return (gamma / 2 * interval) * r1, {"r1": r1.detach()}

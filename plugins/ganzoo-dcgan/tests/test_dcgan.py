@@ -108,6 +108,21 @@ def test_r1_penalty_is_lazy_weighted_by_its_interval_and_is_the_squared_input_gr
     assert off.discriminator_penalty(SimpleNamespace(step=0), real, real, None, None, None) == (None, {})
 
 
+def test_r1_penalty_runs_a_compiled_discriminator_eagerly() -> None:
+    from ganzoo_dcgan.config import DCGANConfig
+    from ganzoo_dcgan.model import build
+
+    model = build(DCGANConfig(image_size=16, channels=1, g_width=4, d_width=4, r1_gamma=1.0))
+    real = torch.randn(4, 1, 16, 16, generator=torch.Generator().manual_seed(0))
+    ctx = SimpleNamespace(step=0, penalty_precision=contextlib.nullcontext)
+    eager, _ = model.discriminator_penalty(ctx, real, real, None, None, None)
+    # aot_eager: the same autograd machinery as inductor (no double backward), without a C++ build.
+    model.nets["D"].compile(backend="aot_eager")
+    compiled, _ = model.discriminator_penalty(ctx, real, real, None, None, None)
+    compiled.backward()  # the penalty's own backward differentiates D's input gradient again
+    torch.testing.assert_close(compiled, eager)
+
+
 def test_bad_image_size_is_one_line(tmp_path: Path) -> None:
     got = run_cli("train", "dcgan", "--image-size", "48", "--steps", "1", "--out", str(tmp_path / "run"),
                   env={"GANZOO_HOME": str(tmp_path / "home")})
