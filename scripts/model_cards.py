@@ -97,9 +97,11 @@ def coverage_lines(name: str, coverage: Mapping[str, Any]) -> list[str]:
     entry = coverage.get(name)
     if not entry:
         return []
+    command = (f"`{entry['command']} {entry['args']} --seed S` in {entry['precision']}, " if entry.get("args")
+               else f"`{entry['command']} --seed S` in {entry['precision']} (what `--precision auto` picked there), ")
     lines = ["", "### Mode coverage of the digits demo", "",
-             f"`{entry['command']} --seed S` in {entry['precision']} (what `--precision auto` picked there), "
-             f"{entry['samples']} samples "
+             command
+             + f"{entry['samples']} samples "
              f"(latent seed 0), classified by the test suite's judge (a CNN trained on the held-out half) and by "
              f"the second classifier (an MLP trained on another split; `ganzoo.testing.coverage`). The bar: rarest "
              f"digit at least {RAREST:.0%} and total-variation distance to uniform at most {TV:.2f}, by both. "

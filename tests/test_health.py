@@ -438,19 +438,22 @@ def paired_cost(pairs: list[tuple[dict[int, float], dict[int, float]]], every: i
     """The extra CPU time of runs with diagnostics over the same runs without, as a share of the latter's,
     from step-by-step times: `pairs` holds (with, without) for each repetition, step -> seconds.
 
-    A diagnostics step (every `every` steps) and the step after it are compared as they are; every other
-    step is charged the median paired difference of all such steps of all repetitions, which holds any
-    per-step cost and is not moved by the steps the other processes of a busy machine happen to slow
-    down (taking turns puts both runs under the same load on average, not at every step)."""
-    periodic, others, total = 0.0, [], 0.0
+    A diagnostics step (every `every` steps) and the step after it are charged in full: for each such
+    step, the median over the repetitions of its paired difference. Every other step is charged the
+    median paired difference of all such steps of all repetitions. Both hold any per-step cost and are
+    not moved by the steps the other processes of a busy machine happen to slow down in a minority of
+    the repetitions (taking turns puts both runs under the same load on average, not at every step)."""
+    periodic: dict[int, list[float]] = {}
+    others, total = [], 0.0
     for on, off in pairs:
-        for k in set(on) & set(off):  # the order does not matter: sums and a median
+        for k in set(on) & set(off):  # the order does not matter: sums and medians
             if k % every in (0, 1):
-                periodic += on[k] - off[k]
+                periodic.setdefault(k, []).append(on[k] - off[k])
             else:
                 others.append(on[k] - off[k])
             total += off[k]
-    return (periodic + len(others) * statistics.median(others)) / total
+    charged = sum(statistics.median(d) for d in periodic.values()) * len(pairs)
+    return (charged + len(others) * statistics.median(others)) / total
 
 
 def test_paired_cost_charges_diagnostics_steps_in_full_and_ignores_a_burst():
@@ -459,9 +462,14 @@ def test_paired_cost_charges_diagnostics_steps_in_full_and_ignores_a_burst():
     expected = (6 * 3.0 + 594 * 0.01) / 600
     assert paired_cost([(on, off)], every=100) == pytest.approx(expected)
     assert paired_cost([(on, off), (dict(on), dict(off))], every=100) == pytest.approx(expected)
-    on[37] += 40.0  # another process slowed one step of one run
-    assert paired_cost([(on, off)], every=100) == pytest.approx(expected)
-    assert sum(on.values()) / sum(off.values()) - 1 > 2 * expected  # what the plain sums would say
+    burst = dict(on)
+    burst[37] += 40.0  # another process slowed one step of one run
+    assert paired_cost([(burst, off)], every=100) == pytest.approx(expected)
+    assert sum(burst.values()) / sum(off.values()) - 1 > 2 * expected  # what the plain sums would say
+    burst[200] += 40.0  # ... or a diagnostics step, in one of three repetitions
+    assert paired_cost([(burst, off), (dict(on), dict(off)), (dict(on), dict(off))], every=100) == pytest.approx(expected)
+    slower = {k: v + (1.0 if k % 100 == 1 else 0.0) for k, v in on.items()}  # the step after one, in every run
+    assert paired_cost([(slower, off)] * 3, every=100) == pytest.approx(expected + 6 * 1.0 / 600)
 
 
 @pytest.mark.slow
