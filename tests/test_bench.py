@@ -143,7 +143,6 @@ def test_bench_cli_errors_are_one_line(toy_env):
     assert missing.returncode != 0 and missing.stderr.strip().startswith("Error: ")
 
 
-@pytest.mark.slow
 def test_flop_count_of_a_step_with_a_gradient_penalty():
     """A penalty differentiates the critic with respect to a leaf tensor (`torch.autograd.grad`), which the
     counter must allow; its double backward is counted like any other convolution."""
@@ -166,6 +165,7 @@ def test_flop_count_of_a_step_with_a_gradient_penalty():
     assert count.total >= 3 * plain.total and count.by_op["convolution_backward"] > 0
 
 
+@pytest.mark.slow  # two bench runs at the demos' sizes
 def test_bench_cli_runs_the_penalty_families():
     for name in ("wgan_gp", "stylegan2"):
         got = run_cli("bench", name, "--steps", "1", "--warmup", "1", "--batch-size", "4", "--no-peak", "--json",
@@ -174,6 +174,7 @@ def test_bench_cli_runs_the_penalty_families():
         assert _bench_json(got)["flops_per_step"] > 0
 
 
+@pytest.mark.slow
 def test_bench_dcgan_at_tiny_size_counts_flops_that_scale_with_the_batch():
     common = ("bench", "dcgan", "--steps", "2", "--warmup", "1", "--image-size", "16", "--set", "g_width=8",
               "--set", "d_width=8", "--peak-size", "128", "--json")
