@@ -190,9 +190,11 @@ def run_extra_section(args: argparse.Namespace) -> int:
     if args.section == "threads":
         from benchmarks import threads
 
-        rounds = args.rounds or (1 if args.quick else 3)
-        results = threads.measure(rounds=rounds, steps=2 if args.quick else 10, warmup=1 if args.quick else 2,
-                                  progress=log)
+        rounds = args.rounds or (1 if args.quick else 2)
+        families = (threads.QUICK_FAMILIES if args.quick else
+                    {f.strip(): threads.FAMILIES.get(f.strip(), 150) for f in args.families.split(",") if f.strip()}
+                    if args.families else threads.FAMILIES)
+        results = threads.measure(families=families, rounds=rounds, progress=log)
         results["quick"] = bool(args.quick)
         text = threads.markdown(results, info, date)
     elif args.section == "compile":
@@ -247,7 +249,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--section", choices=EXTRA_SECTIONS, default=None,
                         help="run one of the separately generated sections instead (its own table in "
                              "docs/benchmarks.md)")
-    parser.add_argument("--families", default=None, help="--section compile: comma-separated families (default: all)")
+    parser.add_argument("--families", default=None,
+                        help="--section compile or threads: comma-separated families (default: all, or dcgan,cyclegan)")
     parser.add_argument("--jobs", type=int, default=1,
                         help="--section compile: families measured at once, one process each (default: 1)")
     parser.add_argument("--out", type=Path, default=None, help="folder for results.json and the plot")

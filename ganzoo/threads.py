@@ -24,7 +24,8 @@ from __future__ import annotations
 import math
 import os
 import sys
-from dataclasses import asdict, dataclass
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +33,9 @@ from ganzoo.errors import ConfigError
 
 THREADS_ENV = "GANZOO_THREADS"
 HOST_SOURCE = "the CPUs this process may use"
+KEPT_SOURCE = "kept as this run recorded it"
+#: How a count measured by ganzoo.engine.thread_probe is described.
+AUTO_PREFIX = "auto:"
 #: Environment settings that choose how idle OpenMP threads wait; any one set by the user wins.
 WAIT_VARIABLES = ("OMP_WAIT_POLICY", "GOMP_SPINCOUNT", "KMP_BLOCKTIME")
 #: What `prepare_environment` sets when the user set none of `WAIT_VARIABLES`.
@@ -113,6 +117,11 @@ class ThreadSettings:
         wait = self.wait if self.wait_in_time else f"{self.wait} (set after torch was imported: not in effect)"
         return f"threads {self.threads} ({self.source}), {wait}"
 
+    @property
+    def belongs_to_run(self) -> bool:
+        """Whether the count is the run's own (the host's, measured or kept), to record and keep on resume."""
+        return self.source in (HOST_SOURCE, KEPT_SOURCE) or self.source.startswith(AUTO_PREFIX)
+
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
 
@@ -152,3 +161,30 @@ def apply_threads(requested: int | None = None) -> ThreadSettings:
     if torch.get_num_threads() != threads:
         torch.set_num_threads(threads)
     return ThreadSettings(threads, source, wait["wait"], wait["source"], bool(wait["in_time"]))
+
+
+def settle_threads(settings: ThreadSettings, recorded: int | None, *, probe_allowed: bool,
+                   probe: Callable[[list[int]], Any]) -> ThreadSettings:
+    """The thread count a run trains with, once its model is built, and torch set to it.
+
+    A count someone chose (`--threads`, the environment, or a library caller's own torch setting)
+    stays. Otherwise a resumed run keeps the count it recorded, and a fresh one with more than one
+    usable CPU, where `probe_allowed`, measures its own steps: `probe(candidates)` returns an object
+    with `threads` and `reason` (see ganzoo.engine.thread_probe).
+    """
+    import torch
+
+    if settings.source != HOST_SOURCE:
+        return settings
+    if recorded is not None:
+        threads, source = recorded, KEPT_SOURCE
+    elif probe_allowed and settings.threads > 1:
+        from ganzoo.engine.thread_probe import candidate_counts
+
+        choice = probe(candidate_counts(settings.threads))
+        threads, source = choice.threads, choice.reason
+    else:
+        return settings
+    if torch.get_num_threads() != threads:
+        torch.set_num_threads(threads)
+    return replace(settings, threads=threads, source=source)

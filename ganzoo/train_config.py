@@ -39,8 +39,9 @@ class TrainConfig:
     ema_decay: float | None = option(None, "Generator EMA decay (e.g. 0.999); none: the model's default.", min=0, below=1)
     num_workers: int | None = option(None, "Data loader worker processes; none: chosen from the data set (at most "
                                            f"{WORKERS_PER_CPU} per CPU; {MAX_WORKERS_ENV} lifts it).", min=0)
-    threads: int | None = option(None, "CPU threads for torch; none: GANZOO_THREADS, else OMP_NUM_THREADS, else the "
-                                       "CPUs this process may use.", min=1)
+    threads: int | None = option(None, "CPU threads for torch; none: GANZOO_THREADS, else OMP_NUM_THREADS, else "
+                                       "what a resumed run recorded, else measured on this run's first steps (1, "
+                                       "half or all the usable CPUs).", min=1)
     channels_last: bool | None = option(None, "Channels-last memory format for convolutions; none: on under bf16/fp16 "
                                               "(what matrix units want), off in fp32.")
     compile: bool | None = option(None, "Compile the networks with torch.compile (inductor); none: the model's "

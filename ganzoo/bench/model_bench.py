@@ -104,7 +104,7 @@ def bench_model(
     load_before = machine.load_average()
     reset_peak_rss()
     session = EngineSession(name, overrides=model_flags, train_overrides=train, set_items=set_items,
-                            planned_steps=warmup + steps)
+                            planned_steps=warmup + steps, measure_threads=True)
     if image_size is not None and not hasattr(session.run_config.model, "image_size"):
         raise ConfigError(f"model {session.spec.name!r} has no image_size option; drop --image-size")
     try:

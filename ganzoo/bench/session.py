@@ -7,6 +7,10 @@ built-in default or `data`), builds the model with the plugin's factory, and cre
 `Trainer.fit` (so every step goes through `StepContext`, the `BatchStream` and `model.train_step`,
 with the Trainer's own per-step work) and returns one `StepRecord` per step.
 
+With `measure_threads`, a thread count nobody chose is measured as a fresh `ganzoo train` run
+measures it (ganzoo.engine.thread_probe); otherwise the session keeps the count `apply_threads`
+gives (side-by-side comparisons want one count on both sides).
+
 Differences from `ganzoo train`, all outside the step: no run folder (so no checkpoint or sample
 files), no progress display, and training-health diagnostics off (`diagnostics_every` 0; they run
 every 100 steps in a normal run and are timed by the health module itself).
@@ -58,6 +62,7 @@ class EngineSession:
         set_items: Sequence[str] = (),
         planned_steps: int = 1000,
         weight_grads: bool | None = None,
+        measure_threads: bool = False,
     ) -> None:
         from ganzoo.engine import rng
         from ganzoo.engine.compile import choose_compile, compile_nets
@@ -65,8 +70,9 @@ class EngineSession:
         from ganzoo.engine.precision import resolve_device
         from ganzoo.engine.run import build_model, load_data
         from ganzoo.engine.speed import speed_up_bf16_convs, tune_host_allocator, use_fused_optimizers
+        from ganzoo.engine.thread_probe import probe_threads
         from ganzoo.engine.trainer import Trainer
-        from ganzoo.threads import apply_threads
+        from ganzoo.threads import apply_threads, settle_threads
 
         tune_host_allocator()  # as ganzoo.engine.run.train does
         train = {"diagnostics_every": 0, "steps": planned_steps, **dict(train_overrides or {})}
@@ -91,8 +97,21 @@ class EngineSession:
         run = run.replace_train(compile=compiling.enabled)
         if compiling.enabled:
             compile_nets(model.nets)
-        _, self.weight_grads = speed_up_bf16_convs(model, precision, self.device, compiling.enabled, weight_grads)
+        self.weight_grads_used, self.weight_grads = speed_up_bf16_convs(model, precision, self.device,
+                                                                        compiling.enabled, weight_grads)
         use_fused_optimizers(model.optimizers, self.device)
+        def make_twin() -> Model:  # the model again, set up as above, for the thread probe
+            twin = build_model(spec, run.model, training=True)
+            twin.to(self.device, channels_last=run.train.channels_last)
+            speed_up_bf16_convs(twin, precision, self.device, False, self.weight_grads_used)
+            use_fused_optimizers(twin.optimizers, self.device)
+            return twin
+
+        if measure_threads:  # the thread count a fresh `ganzoo train` would settle on, measured if nobody chose
+            self.threads = settle_threads(self.threads, None, probe_allowed=self.device.type == "cpu"
+                                          and not compiling.enabled,
+                                          probe=lambda counts: probe_threads(run, make_twin, data, self.device,
+                                                                             counts))
         rng.seed_everything(run.train.seed)
         self.run_config: RunConfig = run
         self.spec = spec

@@ -105,8 +105,9 @@ def train(run: RunConfig, *, out: str | Path | None = None, resume: bool = True,
     from ganzoo.engine.layout import choose_channels_last, recorded_channels_last
     from ganzoo.engine.signals import StopRequest
     from ganzoo.engine.speed import speed_up_bf16_convs, tune_host_allocator, use_fused_optimizers
+    from ganzoo.engine.thread_probe import probe_threads, recorded_thread_count
     from ganzoo.engine.trainer import Trainer
-    from ganzoo.threads import apply_threads
+    from ganzoo.threads import apply_threads, settle_threads
 
     tune_host_allocator()
     threads = apply_threads(run.train.threads)
@@ -123,7 +124,7 @@ def train(run: RunConfig, *, out: str | Path | None = None, resume: bool = True,
     try:
         # Everything that can be checked is checked before anything is created or changed.
         resume_from, clear = _on_main(dist, lambda: _lock_and_plan(rundir, lock, resume=resume, force=force))
-        recorded, recorded_comp, recorded_layout, recorded_grads = None, None, None, None
+        recorded, recorded_comp, recorded_layout, recorded_grads, recorded_threads = None, None, None, None, None
         if resume_from is not None:
             header = read_header(resume_from)
             if header["name"] != run.name:
@@ -131,6 +132,7 @@ def train(run: RunConfig, *, out: str | Path | None = None, resume: bool = True,
             recorded, recorded_comp = recorded_precision(header), recorded_compile(header)
             recorded_layout = recorded_channels_last(header)
             recorded_grads = recorded_weight_grads(header)
+            recorded_threads = recorded_thread_count(header)
         host = host_settings(run, device, threads, recorded)
         layout = choose_channels_last(run.train.channels_last, host["record"]["precision"], device.type,
                                       recorded_layout)
@@ -157,6 +159,21 @@ def train(run: RunConfig, *, out: str | Path | None = None, resume: bool = True,
                                                         recorded_grads, why=grads_why)
         host["record"].update(weight_grads=grads_line)
         use_fused_optimizers(model.optimizers, device)
+
+        def make_twin() -> Model:  # the model again, built and set up as above, for the thread probe
+            twin = build_model(spec, run.model, training=True)
+            twin.to(device, channels_last=run.train.channels_last)
+            speed_up_bf16_convs(twin, host["record"]["precision"], device, False, product_grads)
+            use_fused_optimizers(twin.optimizers, device)
+            return twin
+
+        threads = settle_threads(threads, recorded_threads, probe_allowed=device.type == "cpu" and not dist.enabled
+                                 and not compiling.enabled,
+                                 probe=lambda counts: probe_threads(run, make_twin, data, device, counts))
+        if threads.belongs_to_run:
+            run = run.replace_train(threads=threads.threads)  # recorded, and kept on resume (bit-exact resume)
+        host["record"].update(threads=threads.threads, threads_source=threads.source)
+        host["threads_line"] = threads.describe()
         rng.seed_everything(run.train.seed, dist.rank)  # distinct training randomness per process
         trainer = Trainer(run, model, data, rundir, device=device, dist=dist, progress=progress)
         trainer.precision.product_weight_grads = product_grads

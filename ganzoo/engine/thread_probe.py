@@ -1,0 +1,141 @@
+"""Choosing a CPU run's thread count by timing its own training steps, on a throwaway twin of the model.
+
+Whether a second OpenMP thread helps depends on the machine, the model and what else is running: on
+a 2-core KVM host (AMD EPYC, Zen 5) one thread stepped the default digits demos of dcgan, wgan and
+cyclegan 1.3 to 2.4 times faster than two sleeping-while-waiting threads on an idle machine, while
+bigger steps on other hosts gain from the second core; beside another CPU-bound process two threads
+made a dcgan step 3.8 times slower than one (docs/benchmarks.md, "Threads chosen by measuring").
+No fixed rule survives all three, so a fresh CPU run whose thread count nobody chose measures it:
+
+- `candidate_counts(cpus)`: 1, half the CPUs and all of them (distinct, ascending).
+- `probe_threads(...)` builds a twin of the run's model (the run's own is not touched) and steps it
+  through a real `Trainer` (no run folder) in blocks, the candidates taking turns: a block is one untimed step
+  (the first after a change of count pays for it) and BLOCK timed ones; a few seconds in all.
+- A step that fails in the probe (a non-finite loss, say) ends it: with a timed step per candidate
+  it chooses from those, else the run keeps all usable CPUs; the run meets the failure itself.
+- `choose_threads(times)` takes the candidate with the lowest median step time; one within 5% of a
+  smaller count's loses to it (fewer threads leave more of a shared machine to others).
+
+The choice is recorded in the run (`train.threads` in config.yaml and every checkpoint) and kept on
+resume, since the thread count changes the arithmetic's rounding and a resume must continue the run
+bit-exactly. `--threads`, `GANZOO_THREADS` or `OMP_NUM_THREADS` skip the probe.
+"""
+
+from __future__ import annotations
+
+import statistics
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+
+from ganzoo.threads import AUTO_PREFIX, HOST_SOURCE
+
+#: A larger count must be this much faster (median step time) than a smaller one to be chosen.
+MARGIN = 0.05
+#: Rounds of blocks: each candidate in turn runs one untimed step then BLOCK timed ones; at most
+#: MAX_ROUNDS rounds, fewer once every candidate has MIN_STEPS timed steps and BUDGET_S seconds passed.
+BLOCK, MIN_STEPS, MAX_ROUNDS, BUDGET_S = 2, 4, 4, 4.0
+
+
+@dataclass(frozen=True)
+class ThreadChoice:
+    """The thread count a probe chose, the median step time per candidate (s), and a one-line reason."""
+
+    threads: int
+    medians: dict[int, float]
+    steps: int
+    reason: str
+
+
+def recorded_thread_count(header: Mapping[str, Any]) -> int | None:
+    """The thread count a training checkpoint's run recorded in its config (`train.threads`), if any."""
+    from ganzoo.engine.header import recorded
+
+    value = recorded(header, "config", "train", "threads", allowed=int)
+    return value if isinstance(value, int) and not isinstance(value, bool) and value >= 1 else None
+
+
+def candidate_counts(cpus: int) -> list[int]:
+    """The thread counts worth timing on `cpus` usable CPUs: 1, half of them and all of them."""
+    return sorted({1, max(1, cpus // 2), max(1, cpus)})
+
+
+def choose_threads(times: Mapping[int, Sequence[float]], margin: float = MARGIN) -> ThreadChoice:
+    """The candidate with the lowest median step time; a larger count must beat smaller ones by `margin`."""
+    medians = {count: statistics.median(values) for count, values in sorted(times.items()) if values}
+    if not medians:
+        raise ValueError("no step times to choose a thread count from")
+    best = min(medians)  # the fewest threads
+    for count, median in medians.items():
+        if median < medians[best] * (1 - margin):
+            best = count
+    steps = min(len(v) for v in times.values())
+    if len(medians) == 1:
+        return ThreadChoice(best, medians, steps, f"{AUTO_PREFIX} the only count measured")
+    measured = ", ".join(f"{count} {_ms(median)}" for count, median in medians.items())
+    return ThreadChoice(best, medians, steps,
+                        f"{AUTO_PREFIX} this run's step took {measured} ms by thread count, median of {steps}")
+
+
+def _ms(seconds: float) -> str:
+    ms = seconds * 1000
+    return f"{ms:.0f}" if ms >= 10 else f"{ms:.1f}"
+
+
+def probe_threads(run: Any, make_model: Callable[[], Any], data: Any, device: torch.device,
+                  candidates: Sequence[int], *, budget_s: float = BUDGET_S) -> ThreadChoice:
+    """Time training steps of a model from `make_model()` at each of `candidates` thread counts, choose one.
+
+    `make_model` builds a twin of the run's model as the run built its own (same options, device,
+    layout and weight-gradient path); the twin is trained a few steps and thrown away, so nothing of
+    the run's model is shared or touched. The global random number generators and torch's thread
+    count are left as they were (the caller sets the count).
+    """
+    from ganzoo.bench.probe import StepProbe
+    from ganzoo.engine import rng
+    from ganzoo.engine.trainer import Interrupted, Trainer
+
+    before = torch.get_num_threads()
+    rng_state = rng.capture()
+    twin = make_model()
+    steps_wanted = MAX_ROUNDS * len(candidates) * (BLOCK + 1)
+    probe_run = run.replace_train(steps=steps_wanted, epochs=None, diagnostics_every=0)
+    trainer = Trainer(probe_run, twin, data, None, device=device, progress=False)
+    probe = StepProbe(trainer)
+    times: dict[int, list[float]] = {count: [] for count in candidates}
+    try:
+        trainer.begin()
+
+        def block(count: int) -> list[float]:
+            torch.set_num_threads(count)
+            probe.clear()
+            trainer.total_steps = trainer.step + 1 + BLOCK
+            trainer.fit()
+            # The first step after a change pays for it (oneDNN makes its kernels for a thread count).
+            return [record.seconds for record in probe.records[1:]]
+
+        start = time.perf_counter()
+        for _ in range(MAX_ROUNDS):
+            for count in candidates:
+                times[count].extend(block(count))
+            if len(times[candidates[0]]) >= MIN_STEPS and time.perf_counter() - start > budget_s:
+                break
+    except Interrupted as stop:  # Ctrl-C or SIGTERM while measuring: stop as during any other set-up
+        if stop.exit_code == 130:
+            raise KeyboardInterrupt from None
+        raise SystemExit(stop.exit_code) from None
+    except Exception:
+        # A step that fails here (a non-finite loss, a batch the model cannot use) fails the same way in
+        # the run itself, which reports it; the probe chooses from what it timed, if anything.
+        pass
+    finally:
+        probe.detach()
+        trainer.stream.close()
+        torch.set_num_threads(before)
+        rng.restore(rng_state)
+    if not all(times.values()):
+        return ThreadChoice(max(candidates), {}, 0, HOST_SOURCE)
+    return choose_threads(times)
