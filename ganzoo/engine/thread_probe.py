@@ -75,9 +75,8 @@ def choose_threads(times: Mapping[int, Sequence[float]], margin: float = MARGIN)
     steps = min(len(v) for v in times.values())
     if len(medians) == 1:
         return ThreadChoice(best, medians, steps, f"{AUTO_PREFIX} the only count measured")
-    measured = ", ".join(f"{count} {_ms(median)}" for count, median in medians.items())
-    return ThreadChoice(best, medians, steps,
-                        f"{AUTO_PREFIX} this run's step took {measured} ms by thread count, median of {steps}")
+    measured = ", ".join(f"{_ms(median)} ms with {count}" for count, median in medians.items())
+    return ThreadChoice(best, medians, steps, f"{AUTO_PREFIX} a step took {measured}, median of {steps}")
 
 
 def _ms(seconds: float) -> str:
