@@ -100,6 +100,7 @@ class EngineSession:
         self.weight_grads_used, self.weight_grads = speed_up_bf16_convs(model, precision, self.device,
                                                                         compiling.enabled, weight_grads)
         use_fused_optimizers(model.optimizers, self.device)
+
         def make_twin() -> Model:  # the model again, set up as above, for the thread probe
             twin = build_model(spec, run.model, training=True)
             twin.to(self.device, channels_last=run.train.channels_last)

@@ -10,7 +10,8 @@ No fixed rule survives all three, so a fresh CPU run whose thread count nobody c
 - `candidate_counts(cpus)`: 1, half the CPUs and all of them (distinct, ascending).
 - `probe_threads(...)` builds a twin of the run's model (the run's own is not touched) and steps it
   through a real `Trainer` (no run folder) in blocks, the candidates taking turns: a block is one untimed step
-  (the first after a change of count pays for it) and BLOCK timed ones; a few seconds in all.
+  (the first after a change of count pays for it) and BLOCK timed ones; a count whose steps take
+  over 1.5 times the best one's after a round is timed no more; a few seconds in all.
 - A step that fails in the probe (a non-finite loss, say) ends it: with a timed step per candidate
   it chooses from those, else the run keeps all usable CPUs; the run meets the failure itself.
 - `choose_threads(times)` takes the candidate with the lowest median step time; one within 5% of a
@@ -38,11 +39,15 @@ MARGIN = 0.05
 #: Rounds of blocks: each candidate in turn runs one untimed step then BLOCK timed ones; at most
 #: MAX_ROUNDS rounds, fewer once every candidate has MIN_STEPS timed steps and BUDGET_S seconds passed.
 BLOCK, MIN_STEPS, MAX_ROUNDS, BUDGET_S = 2, 4, 4, 4.0
+#: After a round, a count whose median step is over this many times the best one's is timed no more;
+#: one whose first (untimed) step already takes HOPELESS_RATIO times as long is not timed at all.
+DROP_RATIO, HOPELESS_RATIO = 1.5, 4.0
 
 
 @dataclass(frozen=True)
 class ThreadChoice:
-    """The thread count a probe chose, the median step time per candidate (s), and a one-line reason."""
+    """The thread count a probe chose, the median step time per candidate (s), the chosen count's timed steps
+    and a one-line reason."""
 
     threads: int
     medians: dict[int, float]
@@ -72,11 +77,14 @@ def choose_threads(times: Mapping[int, Sequence[float]], margin: float = MARGIN)
     for count, median in medians.items():
         if median < medians[best] * (1 - margin):
             best = count
-    steps = min(len(v) for v in times.values())
+    steps = len(times[best])
     if len(medians) == 1:
         return ThreadChoice(best, medians, steps, f"{AUTO_PREFIX} the only count measured")
     measured = ", ".join(f"{_ms(median)} ms with {count}" for count, median in medians.items())
-    return ThreadChoice(best, medians, steps, f"{AUTO_PREFIX} a step took {measured}, median of {steps}")
+    counts = sorted({len(times[c]) for c in medians})
+    of = f"median of {counts[0]}" if len(counts) == 1 else \
+        "medians of " + " and ".join(str(len(times[c])) for c in medians) + " steps"
+    return ThreadChoice(best, medians, steps, f"{AUTO_PREFIX} a step took {measured}, {of}")
 
 
 def _ms(seconds: float) -> str:
@@ -108,19 +116,32 @@ def probe_threads(run: Any, make_model: Callable[[], Any], data: Any, device: to
     try:
         trainer.begin()
 
-        def block(count: int) -> list[float]:
+        def steps(count: int, n: int) -> list[float]:
             torch.set_num_threads(count)
             probe.clear()
-            trainer.total_steps = trainer.step + 1 + BLOCK
+            trainer.total_steps = trainer.step + n
             trainer.fit()
-            # The first step after a change pays for it (oneDNN makes its kernels for a thread count).
-            return [record.seconds for record in probe.records[1:]]
+            return [record.seconds for record in probe.records]
+
+        def block(count: int) -> list[float]:
+            # The first step after a change pays for it (oneDNN makes its kernels for a thread count): untimed,
+            # unless it alone shows the count hopeless against one already timed (then it is all we time).
+            first = steps(count, 1)
+            timed = [statistics.median(v) for c, v in times.items() if v and c != count]
+            if timed and first[0] > HOPELESS_RATIO * min(timed):
+                return first
+            return steps(count, BLOCK)
 
         start = time.perf_counter()
+        racing = list(candidates)
         for _ in range(MAX_ROUNDS):
-            for count in candidates:
+            for count in racing:
                 times[count].extend(block(count))
-            if len(times[candidates[0]]) >= MIN_STEPS and time.perf_counter() - start > budget_s:
+            # A count whose steps take far longer than the best one's is out: no need to time it again.
+            best = min(statistics.median(times[c]) for c in racing)
+            racing = [c for c in racing if statistics.median(times[c]) <= DROP_RATIO * best]
+            if min(len(times[c]) for c in racing) >= MIN_STEPS and (
+                    len(racing) == 1 or time.perf_counter() - start > budget_s):
                 break
     except Interrupted as stop:  # Ctrl-C or SIGTERM while measuring: stop as during any other set-up
         if stop.exit_code == 130:
