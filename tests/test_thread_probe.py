@@ -210,3 +210,32 @@ def test_a_step_that_fails_in_the_probe_ends_it_and_leaves_the_failure_to_the_ru
                 assert (choice.threads, choice.reason, choice.steps) == (2, HOST_SOURCE, 0)
         finally:
             session.close()
+
+
+@pytest.mark.parametrize("signal_name, raised", [("SIGINT", KeyboardInterrupt), ("SIGTERM", SystemExit)])
+def test_a_signal_while_probing_stops_the_start_like_one_during_any_other_set_up(toy_registry, signal_name, raised):
+    import signal
+
+    from ganzoo.bench.session import EngineSession
+    from ganzoo.engine.run import build_model
+
+    session = EngineSession("toy", train_overrides={"batch_size": 16})
+    try:
+        def make_model():
+            twin = build_model(session.spec, session.run_config.model, training=True)
+            step = twin.train_step
+
+            def train_step(ctx):  # the user presses Ctrl-C (or the system stops us) during a probe step
+                if ctx.step == 1:
+                    os.kill(os.getpid(), getattr(signal, signal_name))
+                return step(ctx)
+
+            twin.train_step = train_step
+            return twin
+
+        with pytest.raises(raised) as caught:
+            probe_threads(session.run_config, make_model, session.data, session.device, [1, 2], budget_s=60.0)
+        if raised is SystemExit:
+            assert caught.value.code == 128 + signal.SIGTERM
+    finally:
+        session.close()
