@@ -2,16 +2,17 @@
 
 Whether a second OpenMP thread helps depends on the machine, the model and what else is running: on
 a 2-core KVM host (AMD EPYC, Zen 5) one thread stepped the default digits demos of dcgan, wgan and
-cyclegan 1.3 to 2.4 times faster than two sleeping-while-waiting threads on an idle machine, while
+cyclegan 1.3 to 2.7 times faster than two sleeping-while-waiting threads on an idle machine, while
 bigger steps on other hosts gain from the second core; beside another CPU-bound process two threads
-made a dcgan step 3.8 times slower than one (docs/benchmarks.md, "Threads chosen by measuring").
+made a whole dcgan run 3.8 times slower than one (docs/benchmarks.md, "Threads and wait policy").
 No fixed rule survives all three, so a fresh CPU run whose thread count nobody chose measures it:
 
 - `candidate_counts(cpus)`: 1, half the CPUs and all of them (distinct, ascending).
 - `probe_threads(...)` builds a twin of the run's model (the run's own is not touched) and steps it
-  through a real `Trainer` (no run folder) in blocks, the candidates taking turns: a block is one untimed step
-  (the first after a change of count pays for it) and BLOCK timed ones; a count whose steps take
-  over 1.5 times the best one's after a round is timed no more; a few seconds in all.
+  through a real `Trainer` (no run folder) in blocks, the candidates taking turns: a block is one
+  untimed step (the first after a change of count pays for it) and BLOCK timed ones. A count whose
+  steps take over 1.5 times the best one's after a round is timed no more, one whose first step
+  alone takes 4 times as long is not timed at all; about a second in all for the digits demos.
 - A step that fails in the probe (a non-finite loss, say) ends it: with a timed step per candidate
   it chooses from those, else the run keeps all usable CPUs; the run meets the failure itself.
 - `choose_threads(times)` takes the candidate with the lowest median step time; one within 5% of a
