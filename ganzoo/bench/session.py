@@ -70,7 +70,7 @@ class EngineSession:
         from ganzoo.engine.precision import resolve_device
         from ganzoo.engine.run import build_model, load_data
         from ganzoo.engine.speed import speed_up_bf16_convs, tune_host_allocator, use_fused_optimizers
-        from ganzoo.engine.thread_probe import probe_threads
+        from ganzoo.engine.thread_probe import probe_threads, twin_factory
         from ganzoo.engine.trainer import Trainer
         from ganzoo.threads import apply_threads, settle_threads
 
@@ -97,18 +97,11 @@ class EngineSession:
         run = run.replace_train(compile=compiling.enabled)
         if compiling.enabled:
             compile_nets(model.nets)
-        self.weight_grads_used, self.weight_grads = speed_up_bf16_convs(model, precision, self.device,
-                                                                        compiling.enabled, weight_grads)
+        product_grads, self.weight_grads = speed_up_bf16_convs(model, precision, self.device, compiling.enabled,
+                                                               weight_grads)
         use_fused_optimizers(model.optimizers, self.device)
-
-        def make_twin() -> Model:  # the model again, set up as above, for the thread probe
-            twin = build_model(spec, run.model, training=True)
-            twin.to(self.device, channels_last=run.train.channels_last)
-            speed_up_bf16_convs(twin, precision, self.device, False, self.weight_grads_used)
-            use_fused_optimizers(twin.optimizers, self.device)
-            return twin
-
         if measure_threads:  # the thread count a fresh `ganzoo train` would settle on, measured if nobody chose
+            make_twin = twin_factory(spec, run, self.device, precision, product_grads)
             self.threads = settle_threads(self.threads, None, probe_allowed=self.device.type == "cpu"
                                           and not compiling.enabled,
                                           probe=lambda counts: probe_threads(run, make_twin, data, self.device,

@@ -105,7 +105,7 @@ def train(run: RunConfig, *, out: str | Path | None = None, resume: bool = True,
     from ganzoo.engine.layout import choose_channels_last, recorded_channels_last
     from ganzoo.engine.signals import StopRequest
     from ganzoo.engine.speed import speed_up_bf16_convs, tune_host_allocator, use_fused_optimizers
-    from ganzoo.engine.thread_probe import probe_threads, recorded_thread_count
+    from ganzoo.engine.thread_probe import probe_threads, recorded_thread_count, twin_factory
     from ganzoo.engine.trainer import Trainer
     from ganzoo.threads import apply_threads, settle_threads
 
@@ -159,14 +159,7 @@ def train(run: RunConfig, *, out: str | Path | None = None, resume: bool = True,
                                                         recorded_grads, why=grads_why)
         host["record"].update(weight_grads=grads_line)
         use_fused_optimizers(model.optimizers, device)
-
-        def make_twin() -> Model:  # the model again, built and set up as above, for the thread probe
-            twin = build_model(spec, run.model, training=True)
-            twin.to(device, channels_last=run.train.channels_last)
-            speed_up_bf16_convs(twin, host["record"]["precision"], device, False, product_grads)
-            use_fused_optimizers(twin.optimizers, device)
-            return twin
-
+        make_twin = twin_factory(spec, run, device, host["record"]["precision"], product_grads)
         threads = settle_threads(threads, recorded_threads, probe_allowed=device.type == "cpu" and not dist.enabled
                                  and not compiling.enabled,
                                  probe=lambda counts: probe_threads(run, make_twin, data, device, counts))

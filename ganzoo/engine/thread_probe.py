@@ -61,7 +61,7 @@ def recorded_thread_count(header: Mapping[str, Any]) -> int | None:
     from ganzoo.engine.header import recorded
 
     value = recorded(header, "config", "train", "threads", allowed=int)
-    return value if isinstance(value, int) and not isinstance(value, bool) and value >= 1 else None
+    return value if value is not None and not isinstance(value, bool) and value >= 1 else None
 
 
 def candidate_counts(cpus: int) -> list[int]:
@@ -91,6 +91,23 @@ def choose_threads(times: Mapping[int, Sequence[float]], margin: float = MARGIN)
 def _ms(seconds: float) -> str:
     ms = seconds * 1000
     return f"{ms:.0f}" if ms >= 10 else f"{ms:.1f}"
+
+
+def twin_factory(spec: Any, run: Any, device: torch.device, precision: str,
+                 product_grads: bool) -> Callable[[], Any]:
+    """`make_model` for `probe_threads`: builds the run's model again and sets it up as the run set up its
+    own (device, layout, the weight-gradient path taken, fused optimizers), eagerly."""
+    def make_model() -> Any:
+        from ganzoo.engine.run import build_model
+        from ganzoo.engine.speed import speed_up_bf16_convs, use_fused_optimizers
+
+        twin = build_model(spec, run.model, training=True)
+        twin.to(device, channels_last=run.train.channels_last)
+        speed_up_bf16_convs(twin, precision, device, False, product_grads)
+        use_fused_optimizers(twin.optimizers, device)
+        return twin
+
+    return make_model
 
 
 def probe_threads(run: Any, make_model: Callable[[], Any], data: Any, device: torch.device,
