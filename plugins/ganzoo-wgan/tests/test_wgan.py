@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 import torch
+import yaml
 from torch import nn
 
 from ganzoo.engine.checkpoint import load_checkpoint
@@ -97,8 +98,21 @@ def test_cli_train_writes_the_run_folder(tmp_path: Path, name: str) -> None:
                   "--log-every", "1", "--diagnostics-every", "0", "--out", str(run), env=env)
     assert got.returncode == 0, got.stderr
     assert (run / "checkpoints" / "last.safetensors").exists() and list((run / "samples").glob("*.png"))
-    assert "d_steps: 5" in (run / "config.yaml").read_text()
+    # Five critic updates on digits for wgan; wgan_gp's digits demo takes one at a three times larger rate.
+    config = yaml.safe_load((run / "config.yaml").read_text())
+    assert config["train"]["d_steps"] == (5 if name == "wgan" else 1)
     assert [r["step"] for r in rows(run)] == [1, 2]
+    assert load_checkpoint(run / "checkpoints" / "last.safetensors").state["images_seen"] == \
+        2 * config["train"]["d_steps"] * 16
+
+
+@pytest.mark.parametrize("data, d_steps, lr_d, steps", [("digits", 1, 3e-4, 10_000), ("photos", 5, 1e-4, 2000)])
+def test_wgan_gp_demo_departs_from_the_paper_only_on_digits(data: str, d_steps: int, lr_d: float, steps: int) -> None:
+    from ganzoo.run_config import resolve
+
+    config = resolve(check_model_spec("wgan_gp"), train_flags={"data": data})
+    assert (config.train.d_steps, config.model.lr_d, config.train.steps) == (d_steps, lr_d, steps)
+    assert config.model.lr_g == 1e-4 and config.model.gp_weight == 10.0 and config.model.betas_d == (0.0, 0.9)
 
 
 @pytest.mark.parametrize("name, augment", [("wgan_gp", "ada:p=0.5,kimg=0.1"), ("wgan_gp", "diffaugment"),
