@@ -194,11 +194,11 @@ def load_digits_edges(ref: DataRef, options: DataOptions) -> DataSource:
 def _sample_images() -> tuple[list[np.ndarray], list[str]]:
     from pathlib import Path
 
-    from sklearn.datasets import load_sample_images
+    from ganzoo.data.sklearn_files import load_sample_images
 
-    bunch = load_sample_images()
-    names = [Path(f).stem for f in bunch.filenames]
-    return [np.array(img, dtype=np.uint8, copy=True) for img in bunch.images], names
+    images, filenames = load_sample_images()
+    names = [Path(f).stem for f in filenames]
+    return [np.array(img, dtype=np.uint8, copy=True) for img in images], names
 
 
 def _as_tensor(array: np.ndarray) -> torch.Tensor:

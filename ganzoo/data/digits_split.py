@@ -15,11 +15,11 @@ SPLITS = ("train", "test")
 
 @lru_cache(maxsize=1)
 def _load() -> tuple[np.ndarray, np.ndarray]:
-    from sklearn.datasets import load_digits
+    from ganzoo.data.sklearn_files import load_digits
 
-    bunch = load_digits()
-    images = (bunch.images.astype(np.float32) / 16.0).clip(0.0, 1.0)  # 1797 x 8 x 8, ink is bright
-    return images, bunch.target.astype(np.int64)
+    raw, target = load_digits()
+    images = (raw.astype(np.float32) / 16.0).clip(0.0, 1.0)  # 1797 x 8 x 8, ink is bright
+    return images, target.astype(np.int64)
 
 
 @lru_cache(maxsize=2)

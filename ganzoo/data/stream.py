@@ -16,7 +16,7 @@ import torch
 from torch.utils.data import DataLoader, Sampler
 
 from ganzoo.data.source import KeyedDataset
-from ganzoo.seeding import derive_seed
+from ganzoo.seeding import derive_seed, derive_seeds
 
 _PERMUTATION_STREAM = 0x5EED0001
 _AUGMENT_STREAM = 0x5EED0002
@@ -33,6 +33,11 @@ def epoch_permutation(n: int, seed: int, epoch: int, shuffle: bool = True) -> to
 def example_seed(seed: int, epoch: int, position: int) -> int:
     """The augmentation seed of the example at `position` of epoch `epoch`."""
     return derive_seed(_AUGMENT_STREAM, seed, epoch, position)
+
+
+def example_seeds(seed: int, epoch: int, positions: range) -> list[int]:
+    """`example_seed` of every position in `positions`, computed together."""
+    return derive_seeds((_AUGMENT_STREAM, seed, epoch), positions)
 
 
 def collate(items: list[dict[str, Any]]) -> dict[str, Any]:
@@ -115,7 +120,7 @@ class BatchPlan:
         perm = self.permutation(epoch)
         start = offset + self.rank * self.batch_size
         positions = range(start, start + self.batch_size)
-        keys = [(int(perm[p]), example_seed(self.seed, epoch, p)) for p in positions]
+        keys = list(zip(perm[start:start + self.batch_size].tolist(), example_seeds(self.seed, epoch, positions)))
         return keys, epoch, offset + self.global_batch
 
 

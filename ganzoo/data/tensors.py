@@ -56,7 +56,10 @@ class TensorImages:
         return item
 
     def get_batch(self, keys: Sequence[Key]) -> dict[str, torch.Tensor]:
-        index = torch.tensor([_check_index(int(k[0]), len(self)) for k in keys], dtype=torch.long)
+        index = torch.tensor([k[0] for k in keys], dtype=torch.long)
+        if len(index) and not 0 <= int(index.min()) <= int(index.max()) < len(self):
+            bad = int(index.min()) if int(index.min()) < 0 else int(index.max())
+            _check_index(bad, len(self))
         batch = {"image": to_unit_range(self.images.index_select(0, index))}
         if self.labels is not None:
             batch["label"] = self.labels.index_select(0, index)
