@@ -25,6 +25,9 @@ def test_derive_seeds_is_derive_seed_for_each_last_part(prefix: list[int], lasts
 def test_known_values_do_not_move() -> None:
     # Seeds recorded in checkpoints and cards depend on these: a change here changes every run.
     assert derive_seed() == 0x2545F4914F6CDD1D
+    # Values of the implementation before derive_seeds existed (ganzoo/seeding.py at ca2e544).
+    assert derive_seed(1, 2, 3) == 0x4BFB8E8191E89426 and derive_seed(-1) == 0x6F06A7495024A0FD
+    assert derive_seeds((0x5EED0002, 0, 0), [0]) == [0x37F2A19D3304DFE9] == [example_seed(0, 0, 0)]
     assert derive_seeds((0x5EED0002, 0, 0), range(3)) == [example_seed(0, 0, p) for p in range(3)]
     assert example_seeds(7, 3, range(5, 9)) == [derive_seed(0x5EED0002, 7, 3, p) for p in range(5, 9)]
 
