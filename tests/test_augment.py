@@ -140,17 +140,19 @@ def _one(matrix: torch.Tensor, n: int) -> torch.Tensor:
 
 
 def test_identity_warp_reconstructs_the_image() -> None:
-    images = torch.randn(3, 3, 15, 12)  # odd, even and non-square sides; white noise
+    # Odd, even and non-square sides; white noise, seeded: the filters' float rounding reaches 2.7e-6 of
+    # the largest value (worst of 300 seeds), so the bound is relative to it.
+    images = torch.randn(3, 3, 15, 12, generator=torch.Generator().manual_seed(0))
     out = ada.resample(images, torch.eye(3).expand(3, 3, 3))
-    assert out.shape == images.shape and (out - images).abs().max() < 1e-5
+    assert out.shape == images.shape and (out - images).abs().max() < 1e-5 * images.abs().max()
 
 
 def test_integer_translation_moves_pixels_exactly() -> None:
-    images = torch.randn(2, 1, 16, 16)
+    images = torch.randn(2, 1, 16, 16, generator=torch.Generator().manual_seed(1))
     # Inverse warp: output pixel (x, y) reads input (x - 3, y + 2).
     warp = _one(ada._translate(torch.tensor([-3.0]), torch.tensor([2.0])), 2)
     out = ada.resample(images, warp)
-    assert (out[:, :, 3:-3, 4:-4] - images[:, :, 5:-1, 1:-7]).abs().max() < 1e-5
+    assert (out[:, :, 3:-3, 4:-4] - images[:, :, 5:-1, 1:-7]).abs().max() < 1e-5 * images.abs().max()
 
 
 def test_flips_and_quarter_turns_match_torch_on_smooth_images() -> None:
