@@ -18,9 +18,9 @@ from ganzoo.bench.stats import TimeStats
 
 
 def _photos() -> list[np.ndarray]:
-    from sklearn.datasets import load_sample_images
+    from ganzoo.data.sklearn_files import load_sample_images
 
-    return [np.asarray(img, dtype=np.uint8) for img in load_sample_images().images]
+    return [np.asarray(img, dtype=np.uint8) for img in load_sample_images()[0]]
 
 
 def write_photo_crops(folder: Path, count: int, side: int, seed: int = 0) -> Path:

@@ -6,13 +6,13 @@ from collections.abc import Iterable
 
 _MASK = (1 << 64) - 1
 _START = 0x2545F4914F6CDD1D
-_GOLDEN, _MIX1, _MIX2 = 0x9E3779B97F4A7C15, 0xBF58476D1CE4E5B9, 0x94D049BB133111EB
 
 
-def _splitmix64(x: int) -> int:
-    x = (x + _GOLDEN) & _MASK
-    x = ((x ^ (x >> 30)) * _MIX1) & _MASK
-    x = ((x ^ (x >> 27)) * _MIX2) & _MASK
+def _splitmix64(x):
+    """One splitmix64 round of a Python int or, element-wise, of a numpy uint64 array (which wraps at 2**64)."""
+    x = (x + 0x9E3779B97F4A7C15) & _MASK
+    x = ((x ^ (x >> 30)) * 0xBF58476D1CE4E5B9) & _MASK
+    x = ((x ^ (x >> 27)) * 0x94D049BB133111EB) & _MASK
     return x ^ (x >> 31)
 
 
@@ -32,11 +32,5 @@ def derive_seeds(prefix: Iterable[int], lasts: Iterable[int]) -> list[int]:
     """`[derive_seed(*prefix, last) for last in lasts]`, computed for all of `lasts` at once."""
     import numpy as np  # only here: the rest of this module stays import-light
 
-    x = np.uint64(_prefix(prefix))
-    v = np.fromiter((int(last) & _MASK for last in lasts), dtype=np.uint64) ^ x
-    # uint64 array arithmetic wraps modulo 2**64, as the masks above do.
-    v = v + np.uint64(_GOLDEN)
-    v = (v ^ (v >> np.uint64(30))) * np.uint64(_MIX1)
-    v = (v ^ (v >> np.uint64(27))) * np.uint64(_MIX2)
-    v = v ^ (v >> np.uint64(31))
-    return (v & np.uint64((1 << 63) - 1)).tolist()
+    lasts_array = np.fromiter((int(last) & _MASK for last in lasts), dtype=np.uint64)
+    return (_splitmix64(lasts_array ^ np.uint64(_prefix(prefix))) & ((1 << 63) - 1)).tolist()

@@ -23,7 +23,9 @@ def bundled(relative: str) -> Path | None:
         spec = importlib.util.find_spec("sklearn")  # finds the package without running it
     except (ImportError, ValueError):
         return None
-    for root in (spec.submodule_search_locations or []) if spec is not None else []:
+    if spec is None:
+        return None
+    for root in spec.submodule_search_locations or []:
         path = Path(root) / relative
         if path.exists():
             return path

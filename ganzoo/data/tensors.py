@@ -57,9 +57,9 @@ class TensorImages:
 
     def get_batch(self, keys: Sequence[Key]) -> dict[str, torch.Tensor]:
         index = torch.tensor([k[0] for k in keys], dtype=torch.long)
-        if len(index) and not 0 <= int(index.min()) <= int(index.max()) < len(self):
-            bad = int(index.min()) if int(index.min()) < 0 else int(index.max())
-            _check_index(bad, len(self))
+        if len(index):
+            _check_index(int(index.min()), len(self))
+            _check_index(int(index.max()), len(self))
         batch = {"image": to_unit_range(self.images.index_select(0, index))}
         if self.labels is not None:
             batch["label"] = self.labels.index_select(0, index)
