@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Literal
 
 from ganzoo.configs import betas_option, option
 
@@ -37,8 +38,15 @@ class ProGANConfig:
                                 min=0)
     betas_d: tuple[float, ...] | None = betas_option(None, "Critic's Adam betas, two values in [0, 1); none: betas, as the paper.")
     reset_optimizer: bool = option(True, "Reset Adam's moments when a fade-in starts and ends (official code).")
+    loss: Literal["wgan", "bce"] = option(
+        "wgan", "Adversarial loss: wgan (the paper's, regularised by gp_weight and drift) or bce (non-saturating "
+                "logistic, the StyleGAN paper's choice for progressive growing on FFHQ, regularised by r1_gamma).")
     gp_weight: float = option(10.0, "WGAN-GP gradient penalty weight (paper: 10).", min=0)
     drift: float = option(0.001, "Drift penalty epsilon on the critic's real outputs (paper: 0.001).", min=0)
+    r1_gamma: float = option(0.0, "R1 penalty weight gamma on real images, gamma/2 E||grad D(x)||^2 (Mescheder et "
+                                  "al. 2018; StyleGAN: 10 with the bce loss); 0: off (paper).", min=0)
+    r1_interval: int = option(4, "Apply the R1 penalty every N steps, weighted by N (lazy regularisation, Karras "
+                                 "et al. 2020).", min=1)
     mbstd_group: int = option(4, "Minibatch standard deviation group size (paper: 4; 1 turns the layer off).", min=1)
     lrelu_slope: float = option(0.2, "Negative slope of the leaky ReLUs of both networks (paper: 0.2; converted "
                                      "weights set their own).", min=0, max=1)

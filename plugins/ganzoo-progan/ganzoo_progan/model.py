@@ -18,8 +18,9 @@ import torch
 from torch import nn
 
 from ganzoo.engine import GANModel, StepContext
+from ganzoo.engine.compile import eager_graphs
 from ganzoo.errors import CheckpointError, ConfigError, DataError
-from ganzoo.losses import drift_penalty, get_loss, gradient_penalty
+from ganzoo.losses import drift_penalty, get_loss, gradient_penalty, r1_penalty
 from ganzoo_progan.config import ProGANConfig
 from ganzoo_progan.layers import downscale2d, upscale2d
 from ganzoo_progan.networks import Discriminator, Generator, hidden_width, stage_widths
@@ -133,6 +134,14 @@ class ProGAN(GANModel):
             drift = drift_penalty(real_scores)
             total = cfg.drift * drift if total is None else total + cfg.drift * drift
             logs["drift"] = drift.detach()
+        if cfg.r1_gamma > 0 and ctx.step % cfg.r1_interval == 0:
+            images = real.detach().float().requires_grad_(True)
+            with ctx.penalty_precision(), eager_graphs():  # double backward: not through compiled graphs
+                scores = self.run_discriminator(images, None)
+            r1 = r1_penalty(scores, images)
+            weighted = (cfg.r1_gamma / 2 * cfg.r1_interval) * r1
+            total = weighted if total is None else total + weighted
+            logs["r1"] = r1.detach()
         return total, logs
 
     # -- previews and sampling ------------------------------------------------------------------
@@ -207,7 +216,7 @@ class ProGAN(GANModel):
 
 
 def build(config: ProGANConfig, *, training: bool = True) -> ProGAN:
-    """Networks for every resolution, Adam optimizers, the WGAN loss and the growth schedule from `config`."""
+    """Networks for every resolution, Adam optimizers, the loss and the growth schedule from `config`."""
     channels = config.channels or 1
     if len(config.betas) != 2:
         raise ConfigError(f"betas must be two numbers, got {config.betas!r}")
@@ -226,4 +235,4 @@ def build(config: ProGANConfig, *, training: bool = True) -> ProGAN:
     opt_g = torch.optim.Adam(G.parameters(), lr=config.lr, betas=betas)
     opt_d = torch.optim.Adam(D.parameters(), lr=config.lr if config.lr_d is None else config.lr_d, betas=betas_d)
     return ProGAN(config, schedule=schedule, generator=G, discriminator=D, opt_g=opt_g, opt_d=opt_d,
-                  loss=get_loss("wasserstein"), latent_dim=config.latent_dim)
+                  loss=get_loss(config.loss), latent_dim=config.latent_dim)

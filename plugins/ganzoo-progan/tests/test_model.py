@@ -198,3 +198,44 @@ def test_resume_in_a_fade_in_is_bit_exact_in_bf16_channels_last(tmp_path: Path) 
     report = check_resume("progan", tmp_path, steps=8, split=6, overrides=TINY,
                           train_overrides={**QUIET, "precision": "bf16"})
     assert report.exact
+
+
+def test_logistic_loss_with_lazy_r1_weights_it_by_gamma_half_times_the_interval() -> None:
+    """The digits demo's regularisation (bce loss, no gradient penalty or drift, R1 with gamma 10 every 4th
+    step): R1 is the mean squared norm of the critic's gradient on the real batch, on its steps only."""
+    from contextlib import nullcontext
+    from types import SimpleNamespace
+
+    from ganzoo_progan.config import ProGANConfig
+    from ganzoo_progan.model import build
+
+    torch.manual_seed(0)
+    cfg = ProGANConfig(channels=1, loss="bce", gp_weight=0.0, drift=0.0, r1_gamma=10.0, r1_interval=4, **TINY)
+    model = build(cfg)
+    assert model.loss.name == "bce"
+    real, fake = torch.rand(16, 1, 4, 4) * 2 - 1, torch.rand(16, 1, 4, 4) * 2 - 1
+    scores = model.run_discriminator(real, None)
+    for step, expect_r1 in ((1, False), (3, False), (4, True), (8, True)):
+        ctx = SimpleNamespace(step=step, penalty_precision=nullcontext)
+        total, logs = model.discriminator_penalty(ctx, real, fake, None, scores, None)
+        assert set(logs) == ({"r1"} if expect_r1 else set()), step
+        if not expect_r1:
+            assert total is None
+            continue
+        x = real.clone().requires_grad_(True)
+        (grad,) = torch.autograd.grad(model.run_discriminator(x, None).sum(), x)
+        by_hand = grad.flatten(1).pow(2).sum(1).mean()
+        assert float(logs["r1"]) == pytest.approx(float(by_hand), rel=1e-5) and float(by_hand) > 0
+        assert float(total.detach()) == pytest.approx(10.0 / 2 * 4 * float(by_hand), rel=1e-5)
+        model.nets["D"].zero_grad()
+        total.backward()  # the penalty trains the critic
+        assert any(p.grad is not None and p.grad.abs().sum() > 0 for p in model.nets["D"].parameters())
+
+
+def test_the_digits_demo_regularisation_resumes_exactly(tmp_path: Path) -> None:
+    overrides = {**TINY, "loss": "bce", "gp_weight": 0.0, "drift": 0.0, "r1_gamma": 10.0, "r1_interval": 2}
+    report = check_resume("progan", tmp_path, steps=8, split=5, overrides=overrides, train_overrides=QUIET)
+    assert report.exact
+    logged = metrics(tmp_path / "resumed")
+    # ctx.step counts the steps done before this one (logged as step + 1): R1 on the 1st, 3rd, 5th... step
+    assert all(("r1" in r) == ((r["step"] - 1) % 2 == 0) for r in logged) and not any("gp" in r for r in logged)
