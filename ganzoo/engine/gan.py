@@ -23,9 +23,10 @@ from typing import Any
 import torch
 from torch import nn
 
+from ganzoo.engine.compile import eager_graphs
 from ganzoo.engine.context import StepContext
 from ganzoo.engine.model import Model
-from ganzoo.losses import AdversarialLoss
+from ganzoo.losses import AdversarialLoss, r1_penalty
 
 
 class GANModel(Model):
@@ -95,6 +96,21 @@ class GANModel(Model):
     ) -> tuple[torch.Tensor | None, dict[str, torch.Tensor]]:
         """Extra discriminator loss terms (gradient penalty, drift) and their logs."""
         return None, {}
+
+    def lazy_r1(
+        self, ctx: StepContext, real: torch.Tensor, labels: torch.Tensor | None, gamma: float, interval: int = 1,
+    ) -> tuple[torch.Tensor | None, dict[str, torch.Tensor]]:
+        """The R1 penalty on the real batch (Mescheder et al. 2018) as a `discriminator_penalty` term:
+        gamma/2 E[||grad D(x)||^2], applied on steps where `ctx.step % interval == 0` and weighted by
+        `interval` (lazy regularisation, Karras et al. 2020); (None, {}) on the other steps or when gamma
+        is 0. Its critic runs under `ctx.penalty_precision()` and eagerly (a double backward); logs `r1`."""
+        if gamma <= 0 or ctx.step % interval:
+            return None, {}
+        images = real.detach().float().requires_grad_(True)
+        with ctx.penalty_precision(), eager_graphs():  # double backward: not through compiled graphs
+            scores = self.run_discriminator(images, labels)
+        r1 = r1_penalty(scores, images)
+        return (gamma / 2 * interval) * r1, {"r1": r1.detach()}
 
     def after_discriminator_update(self) -> None:
         """Called after every discriminator optimizer step (e.g. WGAN weight clipping)."""

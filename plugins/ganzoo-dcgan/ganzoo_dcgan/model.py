@@ -5,8 +5,7 @@ from __future__ import annotations
 import torch
 
 from ganzoo.engine import GANModel, StepContext
-from ganzoo.engine.compile import eager_graphs
-from ganzoo.losses import get_loss, r1_penalty
+from ganzoo.losses import get_loss
 from ganzoo.nn import DCGANDiscriminator, DCGANGenerator
 from ganzoo_dcgan.config import DCGANConfig
 
@@ -21,14 +20,7 @@ class DCGAN(GANModel):
         real_scores: torch.Tensor, fake_labels: torch.Tensor | None,
     ) -> tuple[torch.Tensor | None, dict[str, torch.Tensor]]:
         """Lazy R1 on the real batch (`r1_gamma` > 0): every `r1_interval` steps, weighted by the interval."""
-        gamma, interval = self.config.r1_gamma, self.config.r1_interval
-        if gamma <= 0 or ctx.step % interval:
-            return None, {}
-        images = real.detach().float().requires_grad_(True)
-        with ctx.penalty_precision(), eager_graphs():  # double backward: not through compiled graphs
-            scores = self.run_discriminator(images, labels)
-        r1 = r1_penalty(scores, images)
-        return (gamma / 2 * interval) * r1, {"r1": r1.detach()}
+        return self.lazy_r1(ctx, real, labels, self.config.r1_gamma, self.config.r1_interval)
 
 
 def build(config: DCGANConfig, *, training: bool = True) -> DCGAN:

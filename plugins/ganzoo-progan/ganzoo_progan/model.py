@@ -18,9 +18,8 @@ import torch
 from torch import nn
 
 from ganzoo.engine import GANModel, StepContext
-from ganzoo.engine.compile import eager_graphs
 from ganzoo.errors import CheckpointError, ConfigError, DataError
-from ganzoo.losses import drift_penalty, get_loss, gradient_penalty, r1_penalty
+from ganzoo.losses import drift_penalty, get_loss, gradient_penalty
 from ganzoo_progan.config import ProGANConfig
 from ganzoo_progan.layers import downscale2d, upscale2d
 from ganzoo_progan.networks import Discriminator, Generator, hidden_width, stage_widths
@@ -134,14 +133,10 @@ class ProGAN(GANModel):
             drift = drift_penalty(real_scores)
             total = cfg.drift * drift if total is None else total + cfg.drift * drift
             logs["drift"] = drift.detach()
-        if cfg.r1_gamma > 0 and ctx.step % cfg.r1_interval == 0:
-            images = real.detach().float().requires_grad_(True)
-            with ctx.penalty_precision(), eager_graphs():  # double backward: not through compiled graphs
-                scores = self.run_discriminator(images, None)
-            r1 = r1_penalty(scores, images)
-            weighted = (cfg.r1_gamma / 2 * cfg.r1_interval) * r1
-            total = weighted if total is None else total + weighted
-            logs["r1"] = r1.detach()
+        r1, r1_logs = self.lazy_r1(ctx, real, None, cfg.r1_gamma, cfg.r1_interval)
+        if r1 is not None:
+            total = r1 if total is None else total + r1
+            logs.update(r1_logs)
         return total, logs
 
     # -- previews and sampling ------------------------------------------------------------------
