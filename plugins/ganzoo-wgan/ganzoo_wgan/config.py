@@ -40,3 +40,7 @@ class WGANGPConfig:
     gp_weight: float = option(10.0, "Gradient penalty weight lambda (paper: 10).", min=0)
     critic_norm: Literal["none", "layer"] = option("none", "Normalisation in the critic (paper: none or layer norm).")
     init_std: float = option(0.02, "Standard deviation of the N(0, std) weight init.", min=0)
+    mbstd_group: int = option(
+        1, "Minibatch standard-deviation group size: the critic sees how varied groups of this many images are "
+        "(Karras et al. 2018; the largest size up to it that divides the batch); 1: off (paper, and the digits "
+        "demo).", min=1)

@@ -47,7 +47,8 @@ class WGANGP(WassersteinGAN):
 def _networks(config: Any, critic_norm: str) -> tuple[DCGANGenerator, DCGANDiscriminator]:
     channels = config.channels or 1
     G = DCGANGenerator(config.latent_dim, config.image_size, channels, config.g_width, init_std=config.init_std)
-    D = DCGANDiscriminator(config.image_size, channels, config.d_width, norm=critic_norm, init_std=config.init_std)
+    D = DCGANDiscriminator(config.image_size, channels, config.d_width, norm=critic_norm, init_std=config.init_std,
+                           mbstd_group=getattr(config, "mbstd_group", 1))
     return G, D
 
 

@@ -12,13 +12,14 @@ DIGITS_DEMO = {"model": {"image_size": 16, "g_width": 32, "d_width": 32}}
 
 #: wgan_gp's demo on the same networks: one critic update per generator update with a three times
 #: larger critic learning rate (two time-scale updates, Heusel et al. 2017) instead of the paper's five
-#: critic updates at equal rates, for 10000 steps. Measured against the paper's update at the same
-#: budget (issue 21, docs/models/wgan_gp.md): about half the judge FD, and the coverage bar met on seeds
-#: 0, 1 and 2 in bf16 on the Zen 5 measured there (narrowly; 2 of 3 in fp32), for 1.1 to 1.3 times the
-#: CPU time of 2000 five-critic-update steps.
+#: critic updates at equal rates, batches of 64 for 8000 steps. Measured against the paper's update and
+#: against batches of 32 at the same budget (issue 21, docs/models/wgan_gp.md): about half the judge FD
+#: of the paper's update, and the coverage bar met on seeds 0, 1 and 2 in fp32 and in bf16 on the Zen 5
+#: measured there (batches of 32 for 10000 steps: narrowly, and not on one of the six), in about the CPU
+#: time of 2000 five-critic-update steps of 32.
 WGAN_GP_DIGITS_DEMO = {
     "model": {**DIGITS_DEMO["model"], "lr_d": 3e-4},
-    "train": {"d_steps": 1, "steps": 10_000},
+    "train": {"d_steps": 1, "steps": 8000, "batch_size": 64},
 }
 
 

@@ -84,6 +84,25 @@ def test_gradient_penalty_follows_precision(tmp_path: Path) -> None:
     assert result.steps == 2 and all(torch.isfinite(torch.tensor(v)) for v in result.final_logs.values())
 
 
+def test_the_critics_minibatch_stddev_scores_each_image_with_its_group_and_resumes_exactly(tmp_path: Path) -> None:
+    from ganzoo_wgan.config import WGANGPConfig
+    from ganzoo_wgan.model import build_wgan_gp
+
+    from ganzoo.nn import MinibatchStdDev
+
+    critic = build_wgan_gp(WGANGPConfig(channels=1, **TINY, mbstd_group=4)).nets["D"]
+    assert [m.group for m in critic.modules() if isinstance(m, MinibatchStdDev)] == [4]
+    x = torch.randn(8, 1, 16, 16, generator=torch.Generator().manual_seed(0))
+    y = x.clone()
+    y[2] += 1.0  # image 2 shares its group with image 0 (groups interleave: 0, 2, 4, 6 and 1, 3, 5, 7)
+    with torch.no_grad():
+        a, b = critic(x).flatten(), critic(y).flatten()
+    assert a[0] != b[0] and torch.equal(a[1::2], b[1::2])
+    report = check_resume("wgan_gp", tmp_path, steps=4, split=2, overrides={**TINY, "mbstd_group": 4},
+                          train_overrides=QUIET)
+    assert report.exact
+
+
 @pytest.mark.parametrize("name", ["wgan", "wgan_gp"])
 def test_resume_is_bit_exact(tmp_path: Path, name: str) -> None:
     report = check_resume(name, tmp_path, steps=4, split=2, overrides=TINY, train_overrides=QUIET)
@@ -106,12 +125,16 @@ def test_cli_train_writes_the_run_folder(tmp_path: Path, name: str) -> None:
         2 * config["train"]["d_steps"] * 16
 
 
-@pytest.mark.parametrize("data, d_steps, lr_d, steps", [("digits", 1, 3e-4, 10_000), ("photos", 5, 1e-4, 2000)])
-def test_wgan_gp_demo_departs_from_the_paper_only_on_digits(data: str, d_steps: int, lr_d: float, steps: int) -> None:
+@pytest.mark.parametrize("data, d_steps, lr_d, steps, batch", [("digits", 1, 3e-4, 8000, 64),
+                                                               ("photos", 5, 1e-4, 2000, 32)])
+def test_wgan_gp_demo_departs_from_the_paper_only_on_digits(
+    data: str, d_steps: int, lr_d: float, steps: int, batch: int
+) -> None:
     from ganzoo.run_config import resolve
 
     config = resolve(check_model_spec("wgan_gp"), train_flags={"data": data})
     assert (config.train.d_steps, config.model.lr_d, config.train.steps) == (d_steps, lr_d, steps)
+    assert config.train.batch_size == batch and config.model.mbstd_group == 1
     assert config.model.lr_g == 1e-4 and config.model.gp_weight == 10.0 and config.model.betas_d == (0.0, 0.9)
 
 
