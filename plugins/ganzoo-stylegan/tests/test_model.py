@@ -90,3 +90,34 @@ def test_resume_is_bit_exact_in_bf16_channels_last(registry, tmp_path: Path) -> 
     report = check_resume("stylegan2", tmp_path, steps=4, split=2, overrides=TINY,
                           train_overrides={"batch_size": 8, "precision": "bf16"})
     assert report.exact
+
+
+@pytest.mark.parametrize("data, mapping, d_mapping, rampup", [("digits", 2, 2, None), ("photos", 8, 8, 0.05)])
+def test_the_digits_demo_shortens_both_mappings_and_the_ema_ramp_other_data_keep_the_reference(
+    data: str, mapping: int, d_mapping: int, rampup: float | None
+) -> None:
+    from ganzoo.run_config import resolve
+
+    config = resolve(check_model_spec("stylegan2"), train_flags={"data": data})
+    assert (config.model.mapping_layers, config.model.d_mapping_layers) == (mapping, d_mapping)
+    assert config.model.ema_rampup == rampup and config.model.ema_kimg is None  # auto: batch * 10 / 32
+    if data == "digits":  # the discriminator's label mapping: an embedding, then 2 dense layers at the 0.01 rate
+        D = build(config.model, training=False).nets["D"]
+        mapping = next(m for m in D.modules() if type(m).__name__ == "MappingNetwork")
+        fan_in = mapping.fc1.weight.shape[1]
+        assert mapping.num_layers == 2 and mapping.fc1.weight_gain == pytest.approx(0.01 / fan_in**0.5)
+
+
+@pytest.mark.parametrize("rampup", [0.05, None])
+def test_the_ema_ramp_caps_the_half_life_by_the_images_shown_and_none_keeps_it_whole(rampup: float | None) -> None:
+    model = build(StyleGAN2Config(**{**TINY, "ema_rampup": rampup}), training=True)
+    G, G_ema = model.nets["G"], model.nets["G_ema"]
+    before = [p.detach().clone() for p in G_ema.parameters()]
+    with torch.no_grad():
+        for p in G.parameters():
+            p.add_(1.0)
+    model.update_ema(G, G_ema, 32, 6400, 10_000)  # 200 steps of 32 images so far, half-life 10k images
+    half_life = 10_000 if rampup is None else 6400 * rampup  # the ramp allows 5% of 6400 images: 320
+    beta = 0.5 ** (32 / half_life)
+    for p_ema, p_before, p in zip(G_ema.parameters(), before, G.parameters(), strict=True):
+        torch.testing.assert_close(p_ema, p.detach() + beta * (p_before - p.detach()))
