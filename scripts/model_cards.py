@@ -105,6 +105,8 @@ def coverage_lines(name: str, coverage: Mapping[str, Any]) -> list[str]:
              f"(latent seed 0), classified by the test suite's judge (a CNN trained on the held-out half) and by "
              f"the second classifier (an MLP trained on another split; `ganzoo.testing.coverage`). The bar: rarest "
              f"digit at least {RAREST:.0%} and total-variation distance to uniform at most {TV:.2f}, by both. "
+             + (f"Judge FD: the judge's Fréchet distance to the held-out half of {entry['fd_samples']} samples "
+                f"(latent seed {entry['fd_latent_seed']}). " if "fd_samples" in entry else "")
              + (f"Measured on {entry['cpu']} (flags {entry['cpu_flags']}). " if entry.get("cpu") else "")
              + f"{cell(entry.get('note', ''))}".rstrip(), ""]
     lines += seed_table(entry["seeds"])
@@ -114,8 +116,8 @@ def coverage_lines(name: str, coverage: Mapping[str, Any]) -> list[str]:
         precision = other.get("precision", "fp32")
         lines += ["", f"### Mode coverage on another CPU: {other['cpu']}, {precision}", "",
                   f"The same commands on {other['cpu']} (flags {other['cpu_flags']}) in {precision}: other vector "
-                  f"units and another arithmetic round differently, so a run there trains differently from the "
-                  f"record above, like another seed; the slow tests compare a run with the figures of its own CPU "
+                  f"units or another arithmetic can round differently, so a run there can train differently from "
+                  f"the record above, like another seed; the slow tests compare a run with the figures of its own CPU "
                   f"kind and arithmetic. "
                   f"{cell(other.get('note', ''))}".rstrip(), ""]
         lines += seed_table(other["seeds"])

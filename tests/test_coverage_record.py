@@ -60,6 +60,10 @@ def test_the_record_has_both_classifiers_shares_of_seeds_0_1_2(name: str) -> Non
             assert shares.shape == (NUM_CLASSES,) and (shares >= 0).all(), (name, seed, who)
             assert shares.sum() == pytest.approx(1.0, abs=0.006), (name, seed, who)  # shares rounded to 0.001
         assert run["judge_fd"] > 0 and run["cpu_s"] > 0
+    # The judge FD of about 1000 samples moves by a third between latent draws: the record names its draw.
+    assert entry["fd_samples"] >= 900 and isinstance(entry["fd_latent_seed"], int)
+    assert (f"Fréchet distance to the held-out half of {entry['fd_samples']} samples (latent seed "
+            f"{entry['fd_latent_seed']})") in (CARDS / f"{name}.md").read_text(encoding="utf-8")
 
 
 @pytest.mark.parametrize("name", DEMOS)
@@ -193,3 +197,55 @@ def test_figures_from_other_cpu_kinds_are_well_formed_and_on_the_card(name: str)
         for run in other["seeds"].values():
             for who in ("judge", "second"):
                 assert sum(run[who]) == pytest.approx(1.0, abs=0.006)
+
+
+def measure_script():
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("measure_coverage", ROOT / "scripts" / "measure_coverage.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_measured_figures_go_to_the_entry_of_their_cpu_kind_and_arithmetic(tmp_path: Path) -> None:
+    script = measure_script()
+    path = tmp_path / "coverage.json"
+    share = [0.1] * NUM_CLASSES
+    seed = {"judge": share, "second": share, "judge_fd": 10.0, "cpu_s": 60.0}
+    path.write_text(json.dumps({"dcgan": {"command": "ganzoo train dcgan", "cpu": "A", "cpu_flags": "avx2 fma",
+                                          "precision": "fp32", "note": "main", "seeds": {"0": seed}}}))
+    new = {"0": {**seed, "judge_fd": 11.0}}
+    assert script.record("dcgan", "A", "avx2 fma", "fp32", new, "", path) == "main record"
+    assert script.record("dcgan", "A", "avx2 fma", "bf16", new, "b", path) == "other_cpus entry (new)"
+    assert script.record("dcgan", "B", "avx2 fma avx512f", "fp32", new, "c", path) == "other_cpus entry (new)"
+    assert script.record("dcgan", "A", "avx2 fma", "bf16", {"1": seed}, "d", path) == "other_cpus entry (replaced)"
+    entry = json.loads(path.read_text())["dcgan"]
+    assert entry["note"] == "main" and entry["seeds"]["0"]["judge_fd"] == 11.0  # an empty note keeps the old one
+    assert [(o["cpu_flags"], o["precision"], o["note"], list(o["seeds"])) for o in entry["other_cpus"]] == [
+        ("avx2 fma", "bf16", "d", ["1"]), ("avx2 fma avx512f", "fp32", "c", ["0"])]
+    assert list(tmp_path.iterdir()) == [path]  # written in place of the old file, nothing left beside it
+    with pytest.raises(SystemExit, match="no wgan_gp record"):
+        script.record("wgan_gp", "A", "avx2 fma", "fp32", new, "", path)
+
+
+@pytest.mark.slow
+def test_the_measuring_script_trains_each_seed_and_writes_both_classifiers_figures(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    out = tmp_path / "figures.json"
+    before = RECORD.read_bytes()
+    done = subprocess.run([sys.executable, str(ROOT / "scripts" / "measure_coverage.py"), "dcgan", "--seeds", "3",
+                           "--precision", "fp32", "--runs", str(tmp_path / "runs"), "--json", str(out),
+                           "--steps", "40"], capture_output=True, text=True, timeout=900)
+    assert done.returncode == 0, done.stderr
+    figures = json.loads(out.read_text())
+    assert figures["precision"] == "fp32" and list(figures["seeds"]) == ["3"]
+    assert (figures["fd_samples"], figures["fd_latent_seed"]) == (901, 0)  # dcgan's protocol, from its record
+    run = figures["seeds"]["3"]
+    assert sum(run["judge"]) == pytest.approx(1.0, abs=0.006) and sum(run["second"]) == pytest.approx(1.0, abs=0.006)
+    assert run["judge_fd"] > 0 and run["cpu_s"] > 0
+    assert "dcgan seed 3 (fp32): judge: rarest" in done.stdout and "(901 samples, latent seed 0)" in done.stdout
+    assert (tmp_path / "runs" / "dcgan-fp32-seed3" / "checkpoints" / "last.safetensors").exists()
+    assert RECORD.read_bytes() == before  # only --record writes the record
