@@ -33,10 +33,12 @@ def test_scheduler_state_round_trips():
 
     opt, sched = scheduler()
     for _ in range(2):
+        opt.step()  # the engine's order: an optimizer step, then the schedule's
         sched.step()
     state = pickle.loads(pickle.dumps(sched.state_dict()))
     opt2, sched2 = scheduler()
     sched2.load_state_dict(state)
-    sched.step()
-    sched2.step()
+    for o, s in ((opt, sched), (opt2, sched2)):
+        o.step()
+        s.step()
     assert opt.param_groups[0]["lr"] == opt2.param_groups[0]["lr"] == pytest.approx(LinearDecay(1, 3)(3))
