@@ -22,9 +22,7 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -43,7 +41,7 @@ def measure(model: str, seed: int, out: Path, precision: str | None, extra: list
     """One seed's default run and its figures (the record's per-seed entry plus the run's precision);
     `fd`: the judge FD's (samples, latent seed)."""
     from ganzoo.engine.inference import load
-    from ganzoo.testing.coverage import judge_coverage
+    from ganzoo.testing.coverage import SAMPLES, coverage_of
     from ganzoo.testing.quality import digits_classifier, frechet_to_heldout, timed_cli
     from ganzoo.testing.seeds import run_precision
 
@@ -53,44 +51,37 @@ def measure(model: str, seed: int, out: Path, precision: str | None, extra: list
     done = timed_cli(*args, threads=1)
     if done.returncode != 0:
         raise SystemExit(f"ganzoo {' '.join(args)} failed (exit {done.returncode}): {done.stderr.strip()[-400:]}")
-    coverage = judge_coverage(out)
-    images = load(str(out)).generate(fd[0], seed=fd[1])
+    loaded = load(str(out))
+    coverage = coverage_of(loaded.generate(SAMPLES, seed=0))  # what ganzoo.testing.coverage.judge_coverage measures
+    images = loaded.generate(fd[0], seed=fd[1])
     judge_fd = frechet_to_heldout(images, digits_classifier(int(images.shape[-1])))
-    print(f"{model} seed {seed} ({run_precision(out)}): {coverage.summary()}; judge FD {judge_fd:.2f} "
+    precision_used = run_precision(out)
+    print(f"{model} seed {seed} ({precision_used}): {coverage.summary()}; judge FD {judge_fd:.2f} "
           f"({fd[0]} samples, latent seed {fd[1]}); {done.cpu:.0f} s CPU", flush=True)
     return {"judge": [round(float(v), 3) for v in coverage.judge.fractions],
             "second": [round(float(v), 3) for v in coverage.second.fractions],
-            "judge_fd": round(judge_fd, 2), "cpu_s": round(done.cpu, 1), "precision": run_precision(out)}
+            "judge_fd": round(judge_fd, 2), "cpu_s": round(done.cpu, 1), "precision": precision_used}
 
 
 def record(model: str, cpu: str, flags: str, precision: str, seeds: dict[str, dict[str, Any]], note: str,
            path: Path = RECORD) -> str:
     """Put `seeds` into `path` as the figures of this CPU kind and arithmetic; says which entry took them."""
+    from ganzoo.atomic import write_text_atomic
+    from ganzoo.testing.seeds import matching_kind
+
     data = json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
     entry = data.get(model)
     if entry is None:
         raise SystemExit(f"{path.name} has no {model} record to add to; write its main record by hand first")
     fields = {"cpu": cpu, "cpu_flags": flags, "precision": precision, "note": note, "seeds": seeds}
-    if entry.get("cpu_flags") == flags and entry.get("precision", "fp32") == precision:
-        entry.update({k: v for k, v in fields.items() if k != "note" or v})
-        where = "main record"
+    kind = matching_kind(entry, flags, precision)
+    if kind is None:
+        entry.setdefault("other_cpus", []).append(fields)
+        where = "other_cpus entry (new)"
     else:
-        others = entry.setdefault("other_cpus", [])
-        match = [o for o in others if o.get("cpu_flags") == flags and o.get("precision", "fp32") == precision]
-        if match:
-            match[0].update({k: v for k, v in fields.items() if k != "note" or v})
-            where = "other_cpus entry (replaced)"
-        else:
-            others.append(fields)
-            where = "other_cpus entry (new)"
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(json.dumps(data, indent=2) + "\n")
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+        kind.update({k: v for k, v in fields.items() if k != "note" or v})  # an empty note keeps the old one
+        where = "main record" if kind is entry else "other_cpus entry (replaced)"
+    write_text_atomic(path, json.dumps(data, indent=2) + "\n")
     return where
 
 

@@ -26,13 +26,13 @@ docs/models/img/ (the sample grids of its built-in demo), with their captions.
 from __future__ import annotations
 
 import argparse
-import os
 import re
 import sys
-import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
+
+from ganzoo.atomic import write_bytes_atomic, write_text_atomic
 
 ROOT = Path(__file__).resolve().parents[1]
 CARDS = ROOT / "docs" / "models"
@@ -155,15 +155,7 @@ def draw_coverage(name: str, entry: Mapping[str, Any], out: Path) -> None:
     fig.savefig(buffer, format="png", metadata={"Software": None})
     if out.exists() and out.read_bytes() == buffer.getvalue():
         return
-    out.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(buffer.getvalue())
-        os.replace(tmp, out)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+    write_bytes_atomic(out, buffer.getvalue())
 
 
 def card_block(name: str, coverage: Mapping[str, Any] | None = None) -> str:
@@ -300,18 +292,6 @@ def gallery(cards: Path) -> str:
     return "\n".join(line for i, line in enumerate(lines) if line or (i and lines[i - 1])).rstrip() + "\n"
 
 
-def write_atomic(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-
-
 def models(ordered: bool = False) -> list[str]:
     """Catalogue models, sorted by name (or in registry.yaml order)."""
     from ganzoo.catalogue import load
@@ -343,7 +323,7 @@ def main(argv: list[str] | None = None) -> int:
         if wanted == current:
             continue
         if args.write:
-            write_atomic(path, wanted)
+            write_text_atomic(path, wanted)
             print(f"updated {path.relative_to(ROOT) if path.is_relative_to(ROOT) else path}")
         else:
             stale.append(name)
@@ -352,7 +332,7 @@ def main(argv: list[str] | None = None) -> int:
     wanted = gallery(args.cards)
     if wanted != current:
         if args.write:
-            write_atomic(gallery_path, wanted)
+            write_text_atomic(gallery_path, wanted)
             print(f"updated {gallery_path}")
         else:
             stale.append(gallery_path.name)

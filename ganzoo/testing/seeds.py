@@ -71,6 +71,15 @@ def _kinds(entry: dict[str, Any]) -> list[dict[str, Any]]:
     return [entry, *entry.get("other_cpus", [])]
 
 
+def matching_kind(entry: dict[str, Any], cpu_flags: str, precision: str | None = None) -> dict[str, Any] | None:
+    """The entry of `entry` (a model's record: its main record and `other_cpus`) measured on the CPU kind
+    `cpu_flags` in `precision` (any arithmetic when None; fp32 where an entry names none); None when none is."""
+    for kind in _kinds(entry):
+        if kind.get("cpu_flags") == cpu_flags and precision in (None, kind.get("precision", "fp32")):
+            return kind
+    return None
+
+
 def recorded_seeds(record: Path, model: str, cpu_flags: str | None = None,
                    precision: str | None = None) -> dict[str, dict[str, Any]]:
     """The per-seed entries `record` (docs/models/coverage.json) holds for `model`: the main record's, or
@@ -81,10 +90,8 @@ def recorded_seeds(record: Path, model: str, cpu_flags: str | None = None,
     entry = json.loads(record.read_text(encoding="utf-8")).get(model, {})
     if cpu_flags is None or entry.get("cpu_flags") is None:  # a record without flags: any CPU
         return entry.get("seeds", {})
-    for kind in _kinds(entry):
-        if kind.get("cpu_flags") == cpu_flags and precision in (None, kind.get("precision", "fp32")):
-            return kind.get("seeds", {})
-    return {}
+    kind = matching_kind(entry, cpu_flags, precision)
+    return kind.get("seeds", {}) if kind else {}
 
 
 def check_recorded_seed(record: Path, model: str, seed: int, measured: CoverageFigures,
@@ -94,20 +101,21 @@ def check_recorded_seed(record: Path, model: str, seed: int, measured: CoverageF
     without figures is itself a problem.
 
     A one-thread run repeats bit for bit on one kind of CPU, but another kind's vector units (or another
-    arithmetic) round differently and a GAN's training carries that into other samples, like another seed:
-    for a CPU kind and arithmetic the record has no figures of, nothing is compared, and a warning says so."""
+    arithmetic) can round differently and a GAN's training carries that into other samples, like another
+    seed: for a CPU kind and arithmetic the record has no figures of, nothing is compared, and a warning
+    says so."""
     import warnings
 
     from ganzoo.testing.coverage import check_against_record
 
     cpu = this_cpu()
     data = json.loads(record.read_text(encoding="utf-8")).get(model, {}) if record.exists() else {}
-    kinds = {(k.get("cpu_flags"), k.get("precision", "fp32")) for k in _kinds(data)}
-    if data.get("cpu_flags") is not None and (cpu, precision) not in kinds:
+    kind = data if data.get("cpu_flags") is None else matching_kind(data, cpu, precision)  # no flags: any CPU
+    if kind is None:
         warnings.warn(f"{record.name} has no {model} figures measured on this CPU kind ({cpu or 'flags unknown'}) "
                       f"in {precision}; not compared: {measured.summary()}", stacklevel=2)
         return []
-    entry = recorded_seeds(record, model, cpu, precision).get(str(seed))
+    entry = kind.get("seeds", {}).get(str(seed))
     if entry is None:
         return [f"{record.name} records no figures of {model} seed {seed} on this CPU kind ({cpu}) in {precision}; "
                 f"measured: {measured.summary()}"]
