@@ -59,6 +59,20 @@ def test_a_run_nobody_started_runs_when_asked(tmp_path: Path) -> None:
     assert result.done.returncode != 0 and "no-such-model" in result.done.stderr
 
 
+def test_a_run_has_its_own_working_folder(tmp_path: Path, monkeypatch) -> None:
+    """The pytest process's working folder may be a test's temporary one, deleted while a run starts in
+    another thread; torch's MKL then aborts the run as it loads. Each run works in its own folder."""
+    gone = tmp_path / "gone"
+    gone.mkdir()
+    monkeypatch.chdir(gone)
+    gone.rmdir()
+    runs = BackgroundRuns(tmp_path / "runs")
+    runs.add("k", TINY)
+    result = runs.result("k")
+    assert result.done.returncode == 0, result.done.stderr
+    assert (result.run / "checkpoints" / "last.safetensors").exists()
+
+
 def test_stop_ends_a_run_still_going(tmp_path: Path) -> None:
     import time
 

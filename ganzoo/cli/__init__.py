@@ -115,6 +115,7 @@ def cli(debug: bool) -> None:
 def main(argv: list[str] | None = None, prog_name: str = "ganzoo") -> None:
     """Entry point: runs the CLI and turns user errors into one `Error: ...` line and an exit code."""
     args = list(sys.argv[1:] if argv is None else argv)
+    _require_working_folder()
     from ganzoo.threads import prepare_environment
 
     prepare_environment()  # OpenMP's wait policy is read when torch loads: before any command imports it
@@ -143,6 +144,17 @@ def main(argv: list[str] | None = None, prog_name: str = "ganzoo") -> None:
         _fail(exc, f"{type(exc).__name__}: {exc} (this is a bug in ganzoo or a plugin; rerun with --debug)", 1)
     else:
         sys.exit(rv if isinstance(rv, int) else 0)
+
+
+def _require_working_folder() -> None:
+    """Stop with one line when the working folder was deleted: relative paths cannot resolve, and torch's
+    bundled MKL aborts the process while it loads ("Intel oneMKL FATAL ERROR: Cannot load ...")."""
+    try:
+        os.getcwd()
+    except FileNotFoundError:
+        click.echo("Error: the current folder no longer exists; cd to one that exists and run the command again",
+                   err=True)
+        sys.exit(1)
 
 
 def _fail(exc: BaseException, message: str, code: int) -> None:

@@ -66,8 +66,11 @@ class _Job:
         order.append(self.key)
         run, home = self.folder / "run", self.folder / "home"
         try:
+            # Its own working folder: the pytest process's may be a test's temporary one, deleted while
+            # the run starts (torch's MKL then aborts the run as it loads).
+            self.folder.mkdir(parents=True, exist_ok=True)
             done = timed_cli(*self.args, "--out", str(run), env={"GANZOO_HOME": str(home)},
-                             on_start=self._started)
+                             on_start=self._started, cwd=self.folder)
             self.result = BackgroundRun(done, run, home)
         except BaseException as exc:  # handed to the test that asks for it
             self.error = exc

@@ -26,6 +26,7 @@ bilinear interpolation.
 
 from __future__ import annotations
 
+import os
 import subprocess
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -287,7 +288,8 @@ class TimedRun:
 
 
 def timed_cli(*args: str, env: dict[str, str] | None = None, threads: int | None = 1,
-              timeout: float = 3600, on_start: Callable[[subprocess.Popen], None] | None = None) -> TimedRun:
+              timeout: float = 3600, on_start: Callable[[subprocess.Popen], None] | None = None,
+              cwd: str | os.PathLike[str] | None = None) -> TimedRun:
     """Run `python -m ganzoo ARGS...` like `ganzoo.testing.run_cli`, measuring wall and CPU time.
 
     With `threads` (default 1) the run's torch uses that many threads (OMP_NUM_THREADS). The CPU time
@@ -295,9 +297,9 @@ def timed_cli(*args: str, env: dict[str, str] | None = None, threads: int | None
     idle multi-core machine from above; unlike wall time, or the CPU time of a multi-threaded run
     (whose threads spin while waiting for each other), it does not grow when the machine is shared.
     The CPU time is that of this one child process (and its children), even while other runs go on.
-    `on_start` is given the process as soon as it runs (so a caller can stop it).
+    `on_start` is given the process as soon as it runs (so a caller can stop it). `cwd`: the working
+    folder of the run (default: this process's, which a test in another thread may change and delete).
     """
-    import os
     import sys
     import tempfile
     import time
@@ -305,7 +307,7 @@ def timed_cli(*args: str, env: dict[str, str] | None = None, threads: int | None
     extra = {"OMP_NUM_THREADS": str(threads), "MKL_NUM_THREADS": str(threads)} if threads else {}
     with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
         start = time.perf_counter()
-        proc = subprocess.Popen([sys.executable, "-m", "ganzoo", *args], stdout=out, stderr=err, text=True,
+        proc = subprocess.Popen([sys.executable, "-m", "ganzoo", *args], stdout=out, stderr=err, text=True, cwd=cwd,
                                 env={**os.environ, "COLUMNS": "200", **extra, **(env or {})})
         if on_start is not None:
             on_start(proc)
