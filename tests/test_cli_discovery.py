@@ -102,6 +102,29 @@ def test_unknown_name_is_one_line_with_suggestions_and_exit_2():
     assert "Traceback" not in result.stderr
 
 
+@pytest.mark.parametrize("args, said", [
+    (["train", "dcgan", "--precision", "fp8"],
+     "Error: Invalid value for '--precision': 'fp8' is not one of 'auto', 'fp32', 'bf16', 'fp16'. "
+     "(see 'ganzoo train dcgan --help')"),
+    (["train", "dcgan", "--stpes", "3"],
+     "Error: No such option '--stpes'. (Did you mean one of: '--d-steps', '--set', '--steps'?) "
+     "(see 'ganzoo train dcgan --help')"),
+    (["trian", "dcgan"], "Error: No such command 'trian'. Did you mean: train? (see 'ganzoo --help')"),
+    (["sample"], "Error: Missing argument 'SOURCE'. (see 'ganzoo sample --help')"),
+])
+def test_a_usage_mistake_is_one_line_naming_the_help_to_read(args, said):
+    """click would print its usage line, a "Try ..." line and a blank line before the error."""
+    result = run_cli(*args)
+    assert result.returncode == 2
+    assert result.stderr.splitlines() == [said]
+
+
+def test_a_group_alone_still_shows_its_help():
+    result = run_cli("train")
+    assert result.returncode in (0, 2)  # click 8.1 exits 0, 8.2 and later 2
+    assert "Usage: ganzoo train" in result.stdout + result.stderr and "dcgan" in result.stdout + result.stderr
+
+
 def test_catalogue_model_whose_plugin_is_missing_says_what_to_install():
     result = run_cli("train", "cyclegan", env={"GANZOO_DISABLE_PLUGINS": "ganzoo-cyclegan"})
     assert result.returncode == 2

@@ -34,6 +34,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
 }
 
 
+#: click 8.2+ raises this (a UsageError whose message is the help) for a group given no arguments.
+_NO_ARGS_IS_HELP: type[Exception] | tuple = getattr(click.exceptions, "NoArgsIsHelpError", ())
+
+
 def debug_enabled() -> bool:
     """True when --debug was given or GANZOO_DEBUG is set."""
     return os.environ.get("GANZOO_DEBUG", "").strip().lower() in {"1", "true", "yes", "on"}
@@ -128,6 +132,13 @@ def main(argv: list[str] | None = None, prog_name: str = "ganzoo") -> None:
     except click.exceptions.Abort:
         click.echo("Aborted.", err=True)
         sys.exit(130)
+    except _NO_ARGS_IS_HELP as exc:  # `ganzoo train` alone: the help, as click shows it
+        exc.show()
+        sys.exit(exc.exit_code)
+    except click.UsageError as exc:  # click would print its usage line, a hint and a blank line first
+        hint = f" (see '{exc.ctx.command_path} --help')" if exc.ctx is not None else ""
+        click.echo(f"Error: {exc.format_message()}{hint}", err=True)
+        sys.exit(exc.exit_code)
     except click.ClickException as exc:
         exc.show()
         sys.exit(exc.exit_code)

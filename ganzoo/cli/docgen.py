@@ -16,9 +16,13 @@ from ganzoo.cli import COMMANDS, cli
 HEADER = """# Command-line reference
 
 Generated from the command line by `python -m ganzoo.cli.docgen --write docs/cli.md` (a test checks
-that this file matches the code). Every command accepts `-h/--help`; `ganzoo --debug COMMAND` shows
-full tracebacks for errors. Model-specific options of `ganzoo train NAME` come from the model's
-typed config: see `ganzoo info NAME` and the model cards in [models/](models/).
+that this file matches the code). Every command accepts `-h/--help`. An error is one `Error: ...` line
+on standard error and a non-zero exit status: 2 for a mistake on the command line or in a config (a
+mistyped option or command also names the `--help` to read), 1 for files, data, downloads and
+checkpoints, 3 when training stops on a non-finite loss, 130 on Ctrl-C and 143 on SIGTERM (training
+checkpoints first); `ganzoo --debug COMMAND` adds the full traceback. Model-specific options of
+`ganzoo train NAME` come from the model's typed config: see `ganzoo info NAME` and the model cards in
+[models/](models/).
 
 Shell completion (bash, zsh, fish) completes commands, options and model names:
 `ganzoo completion bash >> ~/.bashrc` (or zsh/fish), then open a new shell.
