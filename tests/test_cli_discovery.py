@@ -105,12 +105,12 @@ def test_unknown_name_is_one_line_with_suggestions_and_exit_2():
 @pytest.mark.parametrize("args, said", [
     (["train", "dcgan", "--precision", "fp8"],
      "Error: Invalid value for '--precision': 'fp8' is not one of 'auto', 'fp32', 'bf16', 'fp16'. "
-     "(see 'ganzoo train dcgan --help')"),
+     "See 'ganzoo train dcgan --help'."),
     (["train", "dcgan", "--stpes", "3"],
      "Error: No such option '--stpes'. (Did you mean one of: '--d-steps', '--set', '--steps'?) "
-     "(see 'ganzoo train dcgan --help')"),
-    (["trian", "dcgan"], "Error: No such command 'trian'. Did you mean: train? (see 'ganzoo --help')"),
-    (["sample"], "Error: Missing argument 'SOURCE'. (see 'ganzoo sample --help')"),
+     "See 'ganzoo train dcgan --help'."),
+    (["trian", "dcgan"], "Error: No such command 'trian'. Did you mean: train? See 'ganzoo --help'."),
+    (["sample"], "Error: Missing argument 'SOURCE'. See 'ganzoo sample --help'."),
 ])
 def test_a_usage_mistake_is_one_line_naming_the_help_to_read(args, said):
     """click would print its usage line, a "Try ..." line and a blank line before the error."""

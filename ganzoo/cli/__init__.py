@@ -136,7 +136,7 @@ def main(argv: list[str] | None = None, prog_name: str = "ganzoo") -> None:
         exc.show()
         sys.exit(exc.exit_code)
     except click.UsageError as exc:  # click would print its usage line, a hint and a blank line first
-        hint = f" (see '{exc.ctx.command_path} --help')" if exc.ctx is not None else ""
+        hint = f" See '{exc.ctx.command_path} --help'." if exc.ctx is not None else ""
         click.echo(f"Error: {exc.format_message()}{hint}", err=True)
         sys.exit(exc.exit_code)
     except click.ClickException as exc:
