@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shlex
+from pathlib import Path
 
 import click
 import pytest
@@ -70,4 +71,20 @@ def test_summary_lines_are_whole_commands(tmp_path):
 
     lines = summary_lines("cyclegan", tmp_path / "run", Result(), "image-to-image")
     hint = [line for line in lines if line.lstrip().startswith("next")]
-    assert hint == [f"  next         ganzoo translate {Result.last_checkpoint} --input MY_IMAGES/ --out translated/"]
+    assert hint == [f"  next         ganzoo translate {tmp_path / 'run'} --input MY_IMAGES/ --out translated/"]
+    Result.last_checkpoint = tmp_path / "run/checkpoints/step-000020.safetensors"  # not the folder's last one
+    lines = summary_lines("cyclegan", tmp_path / "run", Result(), "image-to-image")
+    assert f"  next         ganzoo translate {Result.last_checkpoint} --input MY_IMAGES/ --out translated/" in lines
+
+
+def test_the_default_runs_next_command_fits_80_columns():
+    """The README's first run: `ganzoo train dcgan` in runs/dcgan-digits-HASH."""
+    folder = Path("runs/dcgan-digits-d931b311")
+
+    class Result:
+        steps, seconds, samples = 2500, 102.0, [folder / "samples/step-002500.png"]
+        last_checkpoint = folder / "checkpoints/last.safetensors"
+
+    (hint,) = [line for line in summary_lines("dcgan", folder, Result(), "unconditional") if "next" in line]
+    assert hint == "  next         ganzoo sample runs/dcgan-digits-d931b311 --n 64 --out samples.png"
+    assert len(hint) <= 80

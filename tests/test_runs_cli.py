@@ -156,7 +156,7 @@ def test_the_same_command_without_out_continues_its_run_and_says_when_it_is_fini
     rel = f"runs/{folder.name}"
     lines = first.stderr.splitlines()
     assert lines[0] == f"Training toy in {rel} (new run)"  # the run folder, before any step
-    assert f"  next         ganzoo sample {rel}/checkpoints/last.safetensors --n 64 --out samples.png" in lines
+    assert f"  next         ganzoo sample {rel} --n 64 --out samples.png" in lines
 
     before = snapshot(folder)
     again = run_cli("train", "toy", "--steps", "6", "--log-every", "3", env=env, cwd=tmp_path)

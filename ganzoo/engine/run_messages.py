@@ -32,6 +32,12 @@ def next_command(task: str, checkpoint: str | Path) -> str:
     return template.format(ckpt=shlex.quote(str(checkpoint)))
 
 
+def next_source(folder: str | Path, checkpoint: str | Path) -> Path:
+    """What the next command names: the run folder when it stands for `checkpoint` (its last one; shorter,
+    so the hint fits an 80-column terminal), else the checkpoint itself."""
+    return Path(folder) if Path(checkpoint) == Path(folder) / "checkpoints" / "last.safetensors" else Path(checkpoint)
+
+
 def start_line(name: str, folder: Path, step: int | None) -> str:
     """`Training NAME in FOLDER (new run)` or `Resuming NAME from step N in FOLDER`."""
     if step is None:
@@ -74,7 +80,7 @@ def finished_lines(name: str, folder: Path, step: int, total: int, *, by_epochs:
     over = f"{over} --force" if over else "the same command with --no-resume --force"
     lines.append(f"  start over     {over}  (replaces this run)")
     lines.append(f"  checkpoint     {shlex.quote(str(checkpoint))}")
-    lines.append(f"  next           {next_command(task, checkpoint)}")
+    lines.append(f"  next           {next_command(task, next_source(folder, checkpoint))}")
     return lines
 
 
@@ -86,5 +92,5 @@ def summary_lines(name: str, folder: Path, result: Any, task: str) -> list[str]:
         lines.append(f"  samples      {shlex.quote(str(result.samples[-1]))}")
     if result.last_checkpoint:
         lines.append(f"  checkpoint   {shlex.quote(str(result.last_checkpoint))}")
-        lines.append(f"  next         {next_command(task, result.last_checkpoint)}")
+        lines.append(f"  next         {next_command(task, next_source(folder, result.last_checkpoint))}")
     return lines
