@@ -117,17 +117,15 @@ def test_a_checkpoint_of_a_missing_plugin_names_the_plugin_to_install(tmp_path):
 
 @pytest.mark.parametrize("args", [["train", "dcgan", "--steps", "1"], ["list"]])
 def test_a_deleted_working_folder_is_one_line_not_an_mkl_abort(tmp_path, args):
-    """A shell still in a folder that was deleted: torch's bundled MKL would abort the process while it
-    loads ("Intel oneMKL FATAL ERROR: Cannot load .../libtorch_cpu.so", exit 2); ganzoo says what to do."""
+    """A shell still in a folder that was deleted: torch's bundled MKL would abort `train` while it loads
+    ("Intel oneMKL FATAL ERROR: Cannot load .../libtorch_cpu.so", exit 2). Every command, even one that
+    needs no torch, says what to do in the same line, before torch is imported."""
     gone = tmp_path / "gone"
     gone.mkdir()
-
-    def enter_and_delete() -> None:
-        os.chdir(gone)
-        os.rmdir(gone)
-
-    result = subprocess.run([sys.executable, "-c", PROBE, *args], capture_output=True, text=True, timeout=300,
-                            env={**os.environ, "GANZOO_HOME": str(tmp_path / "home")}, preexec_fn=enter_and_delete)
+    enter_delete_run = 'cd "$0" && rmdir "$0" && exec "$@"'  # a shell, not preexec_fn: this process has threads
+    result = subprocess.run(["sh", "-c", enter_delete_run, str(gone), sys.executable, "-c", PROBE, *args],
+                            capture_output=True, text=True, timeout=300,
+                            env={**os.environ, "GANZOO_HOME": str(tmp_path / "home")})
     assert result.returncode == 1, result.stderr
     lines = result.stderr.splitlines()
     assert lines == ["Error: the current folder no longer exists; cd to one that exists and run the command again",
