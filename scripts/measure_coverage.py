@@ -41,7 +41,7 @@ def measure(model: str, seed: int, out: Path, precision: str | None, extra: list
     """One seed's default run and its figures (the record's per-seed entry plus the run's precision);
     `fd`: the judge FD's (samples, latent seed)."""
     from ganzoo.engine.inference import load
-    from ganzoo.testing.coverage import SAMPLES, coverage_of
+    from ganzoo.testing.coverage import judge_coverage
     from ganzoo.testing.quality import digits_classifier, frechet_to_heldout, timed_cli
     from ganzoo.testing.seeds import run_precision
 
@@ -52,7 +52,7 @@ def measure(model: str, seed: int, out: Path, precision: str | None, extra: list
     if done.returncode != 0:
         raise SystemExit(f"ganzoo {' '.join(args)} failed (exit {done.returncode}): {done.stderr.strip()[-400:]}")
     loaded = load(str(out))
-    coverage = coverage_of(loaded.generate(SAMPLES, seed=0))  # what ganzoo.testing.coverage.judge_coverage measures
+    coverage = judge_coverage(loaded)
     images = loaded.generate(fd[0], seed=fd[1])
     judge_fd = frechet_to_heldout(images, digits_classifier(int(images.shape[-1])))
     precision_used = run_precision(out)
@@ -97,6 +97,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", type=Path, help="also write the per-seed figures to this file")
     args, extra = parser.parse_known_args(argv)
 
+    from ganzoo.atomic import write_text_atomic
     from ganzoo.bench.machine import cpu_model
     from ganzoo.testing.seeds import this_cpu
 
@@ -111,8 +112,8 @@ def main(argv: list[str] | None = None) -> int:
         raise SystemExit(f"the seeds trained in different arithmetic ({sorted(picked)}); not recorded")
     precision = picked.pop()
     if args.json:
-        args.json.write_text(json.dumps({"precision": precision, "cpu_flags": this_cpu(), "fd_samples": fd[0],
-                                         "fd_latent_seed": fd[1], "seeds": seeds}, indent=2))
+        write_text_atomic(args.json, json.dumps({"precision": precision, "cpu_flags": this_cpu(), "fd_samples": fd[0],
+                                                    "fd_latent_seed": fd[1], "seeds": seeds}, indent=2))
     if args.record:
         where = record(args.model, args.cpu or cpu_model(), this_cpu(), precision, seeds, args.note)
         print(f"recorded {args.model} ({precision}, {this_cpu()}) as its {where} in {RECORD}")

@@ -24,10 +24,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
 import torch.nn.functional as F
+
+if TYPE_CHECKING:
+    from ganzoo.engine.inference import Loaded
 from torch import nn
 
 INPUT_SIZE = 16
@@ -149,11 +153,13 @@ def coverage_of(images: torch.Tensor) -> CoverageFigures:
                            ClassShares(shares(second_classifier().predict(images))))
 
 
-def judge_coverage(source: str | Path, *, n: int = SAMPLES, seed: int = 0) -> CoverageFigures:
-    """`coverage_of` `n` samples (latents from `seed`) of a checkpoint or run folder trained on digits."""
-    from ganzoo.engine.inference import load
+def judge_coverage(source: str | Path | Loaded, *, n: int = SAMPLES, seed: int = 0) -> CoverageFigures:
+    """`coverage_of` `n` samples (latents from `seed`) of a checkpoint, run folder or loaded model trained
+    on digits."""
+    from ganzoo.engine.inference import Loaded, load
 
-    return coverage_of(load(str(source)).generate(n, seed=seed))
+    loaded = source if isinstance(source, Loaded) else load(str(source))
+    return coverage_of(loaded.generate(n, seed=seed))
 
 
 RAREST = 0.06

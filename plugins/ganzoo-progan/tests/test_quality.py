@@ -12,7 +12,7 @@ import pytest
 
 from ganzoo.engine.inference import load
 from ganzoo.testing.background import BackgroundRun
-from ganzoo.testing.coverage import coverage_of
+from ganzoo.testing.coverage import judge_coverage
 from ganzoo.testing.quality import (
     class_fractions,
     digits_classifier,
@@ -57,7 +57,7 @@ def test_default_run_reaches_32px_with_recognisable_digits_covered_as_its_card_r
     seed: int, background_cli: BackgroundRun
 ) -> None:
     loaded = check_default_run(background_cli, f"seed {seed}, {run_precision(background_cli.run)}")
-    coverage = coverage_of(loaded.generate(1000, seed=0))  # what ganzoo.testing.coverage.judge_coverage measures
+    coverage = judge_coverage(loaded)
     print("progan coverage of 1000 samples (latent seed 0):", coverage.summary())
     problems = check_recorded_seed(CARD_FIGURES, "progan", seed, coverage, run_precision(background_cli.run))
     assert not problems, problems
